@@ -1,0 +1,140 @@
+import { Mp4Fragmenter } from '../mux/mp4/fragmenter.js';
+import type { Mp4TrackSpec } from '../mux/mp4/track.js';
+import type { Sink } from '../sink/sink.js';
+import { RecordingClock } from './recording-clock.js';
+import type { StreamSpec } from './stream-spec.js';
+import {
+  StreamPipeline,
+  type StreamFeedback,
+  type StreamGap,
+  type StreamPipelineOptions,
+  type StreamStats,
+} from './stream-pipeline.js';
+
+/** Tuning for a whole recording. */
+export interface RecordingOptions extends StreamPipelineOptions {
+  /** Target length of one MP4 fragment, in ms of media: at most this much is lost if the process dies. Default 1000. */
+  fragmentDurationMs?: number;
+}
+
+/** Notices from a recording, each naming the stream it concerns. */
+export interface RecordingEvents {
+  onGap(stream: StreamSpec, gap: StreamGap): void;
+  onKeyframe(stream: StreamSpec): void;
+}
+
+/** Totals of a recording, as `stop()` and the CLI report them. */
+export interface RecordingSummary {
+  /** Length of the recorded timeline, in ms (the longest track). */
+  durationMs: number;
+  /** Bytes written to the output. */
+  bytes: number;
+  fragments: number;
+  streams: StreamStats[];
+}
+
+/**
+ * Everything between a source and the output for one recording: a pipeline per stream, one
+ * shared clock, the fMP4 fragmenter and the sink. Knows nothing of where packets come from;
+ * time is passed in (`nowMs`, wall clock in ms) so it runs live and over captures alike.
+ */
+export class RecordingSession {
+  private readonly clock = new RecordingClock();
+  private readonly pipelines: StreamPipeline[];
+  private readonly fragmenter: Mp4Fragmenter;
+  private finished = false;
+
+  constructor(
+    streams: { spec: StreamSpec; feedback?: StreamFeedback }[],
+    private readonly sink: Sink,
+    events: RecordingEvents,
+    options: RecordingOptions = {},
+  ) {
+    this.fragmenter = new Mp4Fragmenter({
+      tracks: streams.map(({ spec }) => trackFor(spec)),
+      fragmentDurationMs: options.fragmentDurationMs ?? 1000,
+      write: (chunk) => sink.write(chunk),
+    });
+    this.pipelines = streams.map(
+      ({ spec, feedback }, index) =>
+        new StreamPipeline(
+          spec,
+          this.clock,
+          {
+            onSample: (sample) => this.fragmenter.addSample(index, sample),
+            onGap: (gap) => events.onGap(spec, gap),
+            onKeyframe: () => events.onKeyframe(spec),
+          },
+          feedback,
+          options,
+        ),
+    );
+  }
+
+  get streams(): readonly StreamSpec[] {
+    return this.pipelines.map((p) => p.spec);
+  }
+
+  /** One raw RTP packet of stream `index`, arrived at `nowMs`. */
+  receive(index: number, raw: Buffer, nowMs: number): void {
+    if (this.finished) return;
+    this.pipelines[index]!.receive(raw, nowMs);
+  }
+
+  /** Runs due timers of every stream. */
+  poll(nowMs: number): void {
+    if (this.finished) return;
+    for (const pipeline of this.pipelines) pipeline.poll(nowMs);
+  }
+
+  /** Earliest time any stream's `poll()` has work, in wall-clock ms. */
+  nextDeadlineMs(): number | undefined {
+    let next: number | undefined;
+    for (const pipeline of this.pipelines) {
+      const d = pipeline.nextDeadlineMs();
+      if (d !== undefined && (next === undefined || d < next)) next = d;
+    }
+    return next;
+  }
+
+  /** Asks every video stream for a keyframe (at start). */
+  requestKeyframes(nowMs: number): void {
+    for (const pipeline of this.pipelines) pipeline.requestKeyframe(nowMs);
+  }
+
+  pause(nowMs: number): void {
+    this.clock.pause(nowMs);
+  }
+
+  resume(nowMs: number): void {
+    this.clock.resume(nowMs);
+    for (const pipeline of this.pipelines) pipeline.resume(nowMs);
+  }
+
+  /** Releases what is held, writes the last fragment and closes the output. */
+  async finish(): Promise<RecordingSummary> {
+    if (!this.finished) {
+      this.finished = true;
+      for (const pipeline of this.pipelines) pipeline.finish();
+      this.fragmenter.finish();
+    }
+    await this.sink.end();
+    return this.summary();
+  }
+
+  summary(): RecordingSummary {
+    const streams = this.pipelines.map((p) => p.stats());
+    return {
+      durationMs: Math.max(0, ...streams.map((s) => s.lastSampleMs)),
+      bytes: this.sink.bytesWritten,
+      fragments: this.fragmenter.stats.fragmentsWritten,
+      streams,
+    };
+  }
+}
+
+function trackFor(spec: StreamSpec): Mp4TrackSpec {
+  if (spec.codec === 'h264') return { kind: 'video', codec: 'h264', timescale: spec.clockRate };
+  // RTP carries no Opus pre-skip; 0 keeps the first sample at its RTP time (A/V sync over a few ms of decoder warm-up).
+  return { kind: 'audio', codec: 'opus', timescale: 48000, channels: spec.channels ?? 2, preSkip: 0 };
+}

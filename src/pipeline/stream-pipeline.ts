@@ -1,0 +1,310 @@
+import type { Depacketizer, Frame } from '../codec/frame.js';
+import { H264Depacketizer } from '../codec/h264.js';
+import { OpusDepacketizer, opusSilencePacket } from '../codec/opus.js';
+import { JitterBuffer } from '../jitter/jitter-buffer.js';
+import { KeyframeRequester } from '../jitter/keyframe-requester.js';
+import type { Mp4Sample } from '../mux/mp4/track.js';
+import { ClockMapper } from '../rtp/clock-mapper.js';
+import { parseRtpPacket, type RtpPacket } from '../rtp/packet.js';
+import { TimestampUnwrapper } from '../rtp/unwrap.js';
+import type { RecordingClock } from './recording-clock.js';
+import type { StreamSpec } from './stream-spec.js';
+
+/** Feedback a source carries back to the sender (mediasoup consumer, UDP peer); pcap input has none. */
+export interface StreamFeedback {
+  requestKeyFrame(): void;
+  /** `sequenceNumbers` are 16-bit RTP sequence numbers of `mediaSsrc` to retransmit. */
+  sendNack(mediaSsrc: number, sequenceNumbers: number[]): void;
+}
+
+/** Per-stream tuning; every field has a default. */
+export interface StreamPipelineOptions {
+  /** How long, in ms of wall-clock time, packets are held while a missing one may still arrive. Default 150. */
+  latencyMs?: number;
+  /** Ask the sender to retransmit missing packets (generic NACK). Default true. */
+  nack?: boolean;
+  /** Least time between two keyframe requests, in ms. Default 300. */
+  keyframeMinIntervalMs?: number;
+  /** How long to wait for a requested keyframe before asking again, in ms. Default 1000. */
+  keyframeRetryIntervalMs?: number;
+}
+
+/** A gap in a stream that was given up on: packets that never arrived. */
+export interface StreamGap {
+  /** Packets lost for good. */
+  lostPackets: number;
+  /** Video: frames are dropped until the next keyframe, which was requested. */
+  waitingForKeyframe: boolean;
+}
+
+/** What happened to one stream, by cause. Counts are packets unless named otherwise. */
+export interface StreamStats {
+  label: string;
+  kind: 'audio' | 'video';
+  codec: StreamSpec['codec'];
+  packetsReceived: number;
+  packetsMalformed: number;
+  packetsWrongPayloadType: number;
+  packetsLost: number;
+  packetsRecovered: number;
+  packetsLate: number;
+  packetsDuplicate: number;
+  nackRequests: number;
+  keyframeRequests: number;
+  ssrcChanges: number;
+  framesWritten: number;
+  keyframesWritten: number;
+  framesDroppedIncomplete: number;
+  framesDroppedWaitingForKeyframe: number;
+  framesDroppedOutOfOrder: number;
+  /** Audio: silence inserted for gaps (DTX, loss, pauses), in ms. */
+  silenceInsertedMs: number;
+  /** Media bytes handed to the muxer. */
+  bytes: number;
+  /** Track time of the last sample written, in ms from the recording start. */
+  lastSampleMs: number;
+}
+
+/** Where a pipeline hands its samples and notices. */
+export interface StreamPipelineOutput {
+  onSample(sample: Mp4Sample): void;
+  onGap(gap: StreamGap): void;
+  onKeyframe(): void;
+}
+
+const OPUS_SILENCE_SAMPLES = 960; // 20 ms at 48 kHz
+
+/**
+ * One RTP stream from packet to muxer sample: parse -> jitter buffer -> depacketizer -> keyframe
+ * gate (video) -> one recording timeline -> silence fill (audio). Never throws for bad packets;
+ * every drop is counted in `stats()`. Time comes in as `nowMs` arguments (wall clock, ms), so the
+ * same pipeline runs live and over captures.
+ */
+export class StreamPipeline {
+  private readonly jitter: JitterBuffer;
+  private readonly depacketizer: Depacketizer;
+  private readonly keyframes: KeyframeRequester;
+  private readonly arrivalTimestamps = new TimestampUnwrapper();
+  private readonly releasedTimestamps = new TimestampUnwrapper();
+  private clockMapper: ClockMapper;
+  private ssrc: number | undefined;
+  private nowMs = 0;
+  private waitingForKeyframe: boolean;
+  /** Track time (timescale units) of the last sample and its end; undefined until the first sample. */
+  private lastDts: number | undefined;
+  private lastEnd = 0;
+  /** Maps unwrapped RTP time to track time; re-anchored after an SSRC change or a resume. */
+  private anchor: { rtp: number; dts: number } | undefined;
+  private readonly silence: Buffer | undefined;
+  private readonly counters = {
+    packetsReceived: 0,
+    packetsMalformed: 0,
+    packetsWrongPayloadType: 0,
+    ssrcChanges: 0,
+    framesWritten: 0,
+    keyframesWritten: 0,
+    framesDroppedWaitingForKeyframe: 0,
+    framesDroppedOutOfOrder: 0,
+    silenceSamples: 0,
+    bytes: 0,
+  };
+
+  constructor(
+    readonly spec: StreamSpec,
+    private readonly clock: RecordingClock,
+    private readonly output: StreamPipelineOutput,
+    private readonly feedback: StreamFeedback | undefined,
+    options: StreamPipelineOptions = {},
+  ) {
+    this.jitter = new JitterBuffer(
+      { latencyMs: options.latencyMs ?? 150, nack: (options.nack ?? true) && feedback !== undefined },
+      {
+        onPacket: (packet) => this.onOrderedPacket(packet),
+        onLoss: (_first, count) => this.onLoss(count),
+        sendNack: (sequenceNumbers) => this.feedback?.sendNack(this.ssrc ?? 0, sequenceNumbers),
+      },
+    );
+    const onFrame = (frame: Frame): void => this.onFrame(frame);
+    this.depacketizer =
+      spec.codec === 'h264'
+        ? new H264Depacketizer(onFrame, { spropParameterSets: spec.spropParameterSets })
+        : new OpusDepacketizer(onFrame);
+    this.keyframes = new KeyframeRequester({
+      minIntervalMs: options.keyframeMinIntervalMs ?? 300,
+      retryIntervalMs: options.keyframeRetryIntervalMs ?? 1000,
+      request: () => this.feedback?.requestKeyFrame(),
+    });
+    this.clockMapper = new ClockMapper(spec.clockRate);
+    this.waitingForKeyframe = spec.kind === 'video';
+    this.silence = spec.codec === 'opus' ? opusSilencePacket(spec.channels === 1 ? 1 : 2) : undefined;
+  }
+
+  /** Track timescale: units per second of sample times (the RTP clock rate). */
+  get timescale(): number {
+    return this.spec.clockRate;
+  }
+
+  /** One RTP packet as received; `arrivalMs` is its wall-clock arrival time. */
+  receive(raw: Buffer, arrivalMs: number): void {
+    this.nowMs = arrivalMs;
+    this.counters.packetsReceived++;
+    let packet: RtpPacket;
+    try {
+      packet = parseRtpPacket(raw);
+    } catch {
+      this.counters.packetsMalformed++;
+      return;
+    }
+    if (packet.payloadType !== this.spec.payloadType) {
+      this.counters.packetsWrongPayloadType++;
+      return;
+    }
+    if (packet.ssrc !== this.ssrc) this.onSsrc(packet.ssrc);
+    this.clockMapper.observe(this.arrivalTimestamps.unwrap(packet.timestamp), arrivalMs);
+    this.jitter.push(packet, arrivalMs);
+  }
+
+  /** Runs due timers (held packets, NACK retries, keyframe retries). */
+  poll(nowMs: number): void {
+    this.nowMs = nowMs;
+    this.jitter.poll(nowMs);
+    this.keyframes.poll(nowMs);
+  }
+
+  /** The next time `poll()` has work, in wall-clock ms; undefined when nothing is pending. */
+  nextDeadlineMs(): number | undefined {
+    const a = this.jitter.nextDeadlineMs();
+    const b = this.waitingForKeyframe ? this.keyframes.nextDeadlineMs() : undefined;
+    if (a === undefined) return b;
+    return b === undefined ? a : Math.min(a, b);
+  }
+
+  /** Video: asks for a keyframe now (at start, after a resume). */
+  requestKeyframe(nowMs: number): void {
+    if (this.spec.kind === 'video') this.keyframes.needKeyframe(nowMs);
+  }
+
+  /**
+   * Recording resumed after a pause: the timeline continues from the recording clock, and video
+   * waits for (and asks for) a keyframe, since frames in between were not recorded.
+   */
+  resume(nowMs: number): void {
+    this.anchor = undefined;
+    this.jitter.reset();
+    this.depacketizer.reset();
+    if (this.spec.kind === 'video') {
+      this.waitingForKeyframe = true;
+      this.keyframes.needKeyframe(nowMs);
+    }
+  }
+
+  /** End of input: releases what the jitter buffer still holds. */
+  finish(): void {
+    this.jitter.flush();
+  }
+
+  stats(): StreamStats {
+    const j = this.jitter.stats;
+    const c = this.counters;
+    return {
+      label: this.spec.label,
+      kind: this.spec.kind,
+      codec: this.spec.codec,
+      packetsReceived: c.packetsReceived,
+      packetsMalformed: c.packetsMalformed + this.depacketizer.stats.packetsMalformed,
+      packetsWrongPayloadType: c.packetsWrongPayloadType,
+      packetsLost: j.lost,
+      packetsRecovered: j.recovered,
+      packetsLate: j.late,
+      packetsDuplicate: j.duplicates,
+      nackRequests: j.nackRequests,
+      keyframeRequests: this.keyframes.stats.requests,
+      ssrcChanges: c.ssrcChanges,
+      framesWritten: c.framesWritten,
+      keyframesWritten: c.keyframesWritten,
+      framesDroppedIncomplete: this.depacketizer.stats.framesDroppedIncomplete,
+      framesDroppedWaitingForKeyframe: c.framesDroppedWaitingForKeyframe,
+      framesDroppedOutOfOrder: c.framesDroppedOutOfOrder,
+      silenceInsertedMs: (c.silenceSamples * 1000) / this.spec.clockRate,
+      bytes: c.bytes,
+      lastSampleMs: this.lastDts === undefined ? 0 : (this.lastDts * 1000) / this.spec.clockRate,
+    };
+  }
+
+  private onSsrc(ssrc: number): void {
+    if (this.ssrc !== undefined) {
+      // A new sender stream for the same track: its numbers start afresh, the track continues.
+      this.counters.ssrcChanges++;
+      this.jitter.flush();
+      this.jitter.reset();
+      this.arrivalTimestamps.reset();
+      this.releasedTimestamps.reset();
+      this.clockMapper = new ClockMapper(this.spec.clockRate);
+      this.anchor = undefined;
+      this.depacketizer.reset();
+      if (this.spec.kind === 'video') this.waitingForKeyframe = true;
+    }
+    this.ssrc = ssrc;
+  }
+
+  private onOrderedPacket(packet: RtpPacket): void {
+    this.depacketizer.push(packet, this.releasedTimestamps.unwrap(packet.timestamp));
+  }
+
+  private onLoss(count: number): void {
+    this.depacketizer.reset();
+    const video = this.spec.kind === 'video';
+    if (video) {
+      // A lost packet breaks the reference chain: nothing decodes cleanly until the next keyframe.
+      this.waitingForKeyframe = true;
+      this.keyframes.needKeyframe(this.nowMs);
+    }
+    this.output.onGap({ lostPackets: count, waitingForKeyframe: video });
+  }
+
+  private onFrame(frame: Frame): void {
+    if (this.waitingForKeyframe) {
+      if (!frame.keyframe) {
+        this.counters.framesDroppedWaitingForKeyframe++;
+        return;
+      }
+      this.waitingForKeyframe = false;
+      this.keyframes.keyframeReceived(this.nowMs);
+    }
+    const dts = this.trackTime(frame.timestamp);
+    if (this.lastDts !== undefined && dts <= this.lastDts) {
+      this.counters.framesDroppedOutOfOrder++;
+      return;
+    }
+    if (this.silence && this.lastDts !== undefined) this.fillSilence(dts);
+    this.write({ dts, data: frame.data, keyframe: frame.keyframe, duration: frame.duration, config: frame.config });
+    if (frame.keyframe && this.spec.kind === 'video') this.output.onKeyframe();
+  }
+
+  /** Converts an unwrapped RTP timestamp to track time on the recording's shared clock. */
+  private trackTime(rtpTimestamp: number): number {
+    if (!this.anchor) {
+      const recordingMs = this.clock.toRecordingMs(this.clockMapper.toWallMs(rtpTimestamp));
+      const target = Math.round((recordingMs * this.spec.clockRate) / 1000);
+      this.anchor = { rtp: rtpTimestamp, dts: Math.max(this.lastEnd, target) };
+    }
+    return rtpTimestamp - this.anchor.rtp + this.anchor.dts;
+  }
+
+  /** Audio holes (DTX, loss, a paused sender) become Opus silence so players never stall on them. */
+  private fillSilence(dts: number): void {
+    for (let t = this.lastEnd; dts - t >= OPUS_SILENCE_SAMPLES; t += OPUS_SILENCE_SAMPLES) {
+      this.counters.silenceSamples += OPUS_SILENCE_SAMPLES;
+      this.write({ dts: t, data: this.silence!, keyframe: true, duration: OPUS_SILENCE_SAMPLES });
+    }
+  }
+
+  private write(sample: Mp4Sample): void {
+    this.counters.framesWritten++;
+    if (sample.keyframe && this.spec.kind === 'video') this.counters.keyframesWritten++;
+    this.counters.bytes += sample.data.length;
+    this.lastDts = sample.dts;
+    this.lastEnd = sample.dts + (sample.duration ?? 1);
+    this.output.onSample(sample);
+  }
+}

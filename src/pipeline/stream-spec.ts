@@ -1,0 +1,36 @@
+/** What the pipeline must know about one incoming RTP stream. */
+export interface StreamSpec {
+  kind: 'audio' | 'video';
+  codec: 'h264' | 'opus';
+  payloadType: number;
+  /** RTP clock rate in Hz (90000 for video, 48000 for Opus). */
+  clockRate: number;
+  /** Audio channels (Opus: 2 for stereo, 1 for mono). */
+  channels?: number;
+  /** H264 only: base64 SPS/PPS from the SDP's or producer's `sprop-parameter-sets`. */
+  spropParameterSets?: string;
+  /** A label for stats and errors, e.g. the producer id. */
+  label: string;
+}
+
+/** Codecs this version records, by RTP mime type (lower case). */
+export const SUPPORTED_CODECS: Record<string, { kind: 'audio' | 'video'; codec: StreamSpec['codec'] }> = {
+  'video/h264': { kind: 'video', codec: 'h264' },
+  'audio/opus': { kind: 'audio', codec: 'opus' },
+};
+
+/** The stream's codec is not one this version can record. */
+export class UnsupportedCodecError extends Error {
+  override name = 'UnsupportedCodecError';
+}
+
+/** Looks a mime type up in SUPPORTED_CODECS; throws UnsupportedCodecError naming what is supported. */
+export function codecForMimeType(mimeType: string): { kind: 'audio' | 'video'; codec: StreamSpec['codec'] } {
+  const found = SUPPORTED_CODECS[mimeType.toLowerCase()];
+  if (!found) {
+    throw new UnsupportedCodecError(
+      `codec ${mimeType} is not supported; supported codecs: ${Object.keys(SUPPORTED_CODECS).join(', ')}`,
+    );
+  }
+  return found;
+}
