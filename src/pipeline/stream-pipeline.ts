@@ -284,7 +284,8 @@ export class StreamPipeline {
   /** Converts an unwrapped RTP timestamp to track time on the recording's shared clock. */
   private trackTime(rtpTimestamp: number): number {
     if (!this.anchor) {
-      const recordingMs = this.clock.toRecordingMs(this.clockMapper.toWallMs(rtpTimestamp));
+      // The mapper has seen this frame's packets, so it always has an estimate; `nowMs` is only a fallback.
+      const recordingMs = this.clock.toRecordingMs(this.clockMapper.toWallMs(rtpTimestamp) ?? this.nowMs);
       const target = Math.round((recordingMs * this.spec.clockRate) / 1000);
       this.anchor = { rtp: rtpTimestamp, dts: Math.max(this.lastEnd, target) };
     }

@@ -1,0 +1,42 @@
+import { parseArgs } from 'node:util';
+import { convertCapture, type ConvertSummary } from '../convert.js';
+import { loadCaptureFiles } from '../source/capture.js';
+import { formatSummary } from './summary.js';
+
+const USAGE = 'usage: mediasoup-recorder convert <capture.pcap|.pcapng> --sdp <session.sdp> -o <out.mp4> [--latency-ms 150] [--json]';
+
+/** `convert`: pcap/pcapng + SDP -> fragmented MP4. Returns the process exit code. */
+export async function convertCommand(argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      sdp: { type: 'string' },
+      output: { type: 'string', short: 'o' },
+      'latency-ms': { type: 'string' },
+      json: { type: 'boolean', default: false },
+    },
+  });
+  const capturePath = positionals[0];
+  if (!capturePath || !values.sdp || !values.output) {
+    process.stderr.write(`${USAGE}\n`);
+    return 2;
+  }
+  const latencyMs = values['latency-ms'] === undefined ? undefined : Number(values['latency-ms']);
+  if (latencyMs !== undefined && !(latencyMs >= 0)) throw new Error(`--latency-ms must be a number of ms, got ${values['latency-ms']}`);
+  const capture = loadCaptureFiles(capturePath, values.sdp);
+  const progress = process.stderr.isTTY && !values.json ? progressBar() : undefined;
+  const summary: ConvertSummary = await convertCapture(capture, values.output, { latencyMs, onProgress: progress });
+  if (progress) process.stderr.write('\n');
+  if (summary.truncated) process.stderr.write(`warning: ${summary.truncated}; converted what came before\n`);
+  process.stdout.write(values.json ? `${JSON.stringify({ path: values.output, ...summary })}\n` : `${formatSummary(values.output, summary)}\n`);
+  return 0;
+}
+
+function progressBar(): (done: number, total: number) => void {
+  return (done, total) => {
+    const width = 30;
+    const filled = Math.round((done / Math.max(1, total)) * width);
+    process.stderr.write(`\r[${'#'.repeat(filled)}${' '.repeat(width - filled)}] ${done}/${total} packets`);
+  };
+}

@@ -1,0 +1,71 @@
+import type { Writable } from 'node:stream';
+import { codecForMimeType } from './pipeline/stream-spec.js';
+import { RecordingSession, type RecordingOptions, type RecordingSummary } from './pipeline/recording-session.js';
+import { openFileSink } from './sink/file.js';
+import { Sink } from './sink/sink.js';
+import { packetsInTimeOrder, type Capture } from './source/capture.js';
+
+/** Options of an offline conversion. */
+export interface ConvertOptions extends Omit<RecordingOptions, 'nack'> {
+  /** Called now and then with packets done and total. */
+  onProgress?: (done: number, total: number) => void;
+}
+
+/** A conversion's result: the recording summary plus what the capture held that was not used. */
+export interface ConvertSummary extends RecordingSummary {
+  /** UDP datagrams that belonged to no recordable stream. */
+  unmatchedDatagrams: number;
+  /** Packets in the capture that were not UDP over IP. */
+  skippedPackets: number;
+  /** Set when the capture was cut short; everything before the cut was converted. */
+  truncated: string | undefined;
+}
+
+/**
+ * Converts captured RTP to fragmented MP4 with the recording pipeline, mediasoup left out: capture
+ * times stand in for arrival times, and there is no sender to NACK, so gaps are given up after
+ * `latencyMs` of capture time and video resumes at the next keyframe.
+ */
+export async function convertCapture(capture: Capture, output: string | Writable, options: ConvertOptions = {}): Promise<ConvertSummary> {
+  if (capture.streams.length === 0) throw new Error('the capture holds no RTP stream of a supported codec described by the SDP');
+  let outputError: Error | undefined;
+  const onError = (error: Error): void => {
+    outputError ??= error;
+  };
+  const sink = typeof output === 'string' ? await openFileSink(output, onError) : new Sink(output, onError, false);
+  const streams = capture.streams.map((s) => ({
+    spec: {
+      ...codecForMimeType(s.mimeType),
+      payloadType: s.payloadType,
+      clockRate: s.clockRate,
+      channels: s.channels,
+      spropParameterSets: typeof s.parameters['sprop-parameter-sets'] === 'string' ? s.parameters['sprop-parameter-sets'] : undefined,
+      label: `${s.kind}:${s.ssrc}`,
+    },
+  }));
+  const session = new RecordingSession(streams, sink, { onGap: () => undefined, onKeyframe: () => undefined }, options);
+  const queue = packetsInTimeOrder(capture.streams);
+  const index = new Map(capture.streams.map((s, i) => [s, i]));
+  for (let i = 0; i < queue.length; i++) {
+    const { stream, timeMs, data } = queue[i]!;
+    runTimersUntil(session, timeMs);
+    session.receive(index.get(stream)!, data, timeMs);
+    if (options.onProgress && i % 4096 === 0) options.onProgress(i, queue.length);
+  }
+  options.onProgress?.(queue.length, queue.length);
+  const summary = await session.finish().catch(() => session.summary());
+  if (outputError) throw outputError;
+  const skipped = Object.values(capture.pcap.skipped).reduce((a, b) => a + b, 0);
+  return { ...summary, unmatchedDatagrams: capture.unmatchedDatagrams, skippedPackets: skipped, truncated: capture.truncated };
+}
+
+/** Fires, in order, the pipeline timers due by `timeMs` of capture time. */
+function runTimersUntil(session: RecordingSession, timeMs: number): void {
+  let due = session.nextDeadlineMs();
+  while (due !== undefined && due <= timeMs) {
+    session.poll(due);
+    const next = session.nextDeadlineMs();
+    if (next !== undefined && next <= due) break; // poll(due) handled everything up to due; never spin
+    due = next;
+  }
+}
