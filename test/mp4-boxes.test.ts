@@ -32,7 +32,8 @@ import {
   writeTraf,
   writeUInt64BE,
 } from '../src/mux/mp4/boxes.js';
-import { ffmpegDecodeErrors, ffprobePackets, ffprobeStreams, gop40, opusPackets, parseMp4, tempDir } from './data/mp4/fixtures.js';
+import { gop40, opusPackets } from './data/mp4/fixtures.js';
+import { ffmpegDecodeErrors, ffprobePackets, ffprobeStreams, parseMp4, tempDir } from './helpers/oracles.js';
 
 let dir: string;
 beforeAll(() => {

@@ -4,18 +4,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Mp4Fragmenter, type Mp4FragmenterOptions } from '../src/mux/mp4/fragmenter.js';
 import type { Mp4Sample, Mp4TrackSpec } from '../src/mux/mp4/track.js';
-import {
-  type AccessUnit,
-  ffmpegDecodeErrors,
-  ffprobeFrames,
-  ffprobePackets,
-  ffprobeStreams,
-  gop10Wide,
-  gop40,
-  opusPackets,
-  parseMp4,
-  tempDir,
-} from './data/mp4/fixtures.js';
+import { type AccessUnit, gop10Wide, gop40, opusPackets } from './data/mp4/fixtures.js';
+import { ffmpegDecodeErrors, ffprobeFrames, ffprobePackets, ffprobeStreams, parseMp4, tempDir } from './helpers/oracles.js';
 
 const VIDEO: Mp4TrackSpec = { kind: 'video', codec: 'h264', timescale: 90000 };
 const AUDIO: Mp4TrackSpec = { kind: 'audio', codec: 'opus', timescale: 48000, channels: 2, preSkip: 312 };
