@@ -1,0 +1,117 @@
+/**
+ * Bad input around a live recording through a real mediasoup worker: malformed and foreign
+ * packets are counted drops (never exceptions into mediasoup's handlers), and an output or codec
+ * that cannot work fails start() clearly and leaves nothing behind.
+ */
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import type { types } from 'mediasoup';
+import { describe, expect, it } from 'vitest';
+import { Recorder } from '../src/index.js';
+import { ffmpegDecodeErrors, ffprobeStreams, tempDir } from './helpers/oracles.js';
+import { h264OpusFixture, replayRig } from './helpers/replay.js';
+
+const { capture, truth } = h264OpusFixture();
+
+async function transportIds(router: types.Router): Promise<string[]> {
+  return ((await router.dump()) as { transportIds: string[] }).transportIds;
+}
+
+describe('bad input to a live recording', () => {
+  it('counts a 3-byte packet and a wrong payload type, and the recording goes on', async () => {
+    const rig = await replayRig(capture);
+    try {
+      const consumers: types.Consumer[] = [];
+      rig.router.observer.on('newtransport', (t: types.Transport) => t.observer.on('newconsumer', (c: types.Consumer) => consumers.push(c)));
+      const output = join(tempDir('bad-input-'), 'out.mp4');
+      const recorder = new Recorder({ router: rig.router, producers: rig.replayer.producers, output });
+      const errors: Error[] = [];
+      recorder.on('error', (e) => errors.push(e));
+      await recorder.start();
+      const video = consumers.find((c) => c.kind === 'video')!;
+      const playing = rig.replayer.play({ speed: 4 });
+      await new Promise((r) => setTimeout(r, 1000));
+      // Delivered through the consumer's own 'rtp' event, exactly where mediasoup delivers packets.
+      expect(() => video.emit('rtp', Buffer.from([0x80, 0x60, 0x00]))).not.toThrow();
+      const foreign = Buffer.alloc(100);
+      foreign[0] = 0x80;
+      foreign[1] = 77;
+      expect(() => video.emit('rtp', foreign)).not.toThrow();
+      await playing;
+      await new Promise((r) => setTimeout(r, 300));
+      const summary = await recorder.stop();
+      const stats = summary.streams.find((s) => s.kind === 'video')!;
+      expect(stats.packetsMalformed).toBe(1);
+      expect(stats.packetsWrongPayloadType).toBe(1);
+      expect(stats.framesWritten).toBe(truth.video.encoded.frames);
+      expect(errors).toEqual([]);
+      expect(ffmpegDecodeErrors(output)).toBe('');
+      expect(Number(ffprobeStreams(output).streams.find((s) => s.codec_type === 'video')!.nb_read_frames)).toBe(truth.video.encoded.frames);
+    } finally {
+      rig.close();
+    }
+  });
+
+  it('keeps what was written before the output fails (disk full) and reports the failure once', async () => {
+    const rig = await replayRig(capture);
+    try {
+      const written: Buffer[] = [];
+      let bytes = 0;
+      const diskOf300k = new Writable({
+        write(chunk: Buffer, _encoding, callback) {
+          if (bytes + chunk.length > 300_000) return callback(Object.assign(new Error('ENOSPC: no space left on device'), { code: 'ENOSPC' }));
+          bytes += chunk.length;
+          written.push(chunk);
+          callback();
+        },
+      });
+      const recorder = new Recorder({ router: rig.router, producers: rig.replayer.producers, output: diskOf300k });
+      const errors: Error[] = [];
+      recorder.on('error', (e) => errors.push(e));
+      await recorder.start();
+      await rig.replayer.play({ speed: 4 });
+      const summary = await recorder.stop();
+      expect(errors.map((e) => e.message)).toEqual(['output failed, recording stops writing: ENOSPC: no space left on device']);
+      expect(summary.outputError).toMatch(/ENOSPC/);
+      const partial = join(tempDir('disk-full-'), 'partial.mp4');
+      writeFileSync(partial, Buffer.concat(written));
+      expect(ffmpegDecodeErrors(partial)).toBe('');
+      const frames = Number(ffprobeStreams(partial).streams.find((s) => s.codec_type === 'video')!.nb_read_frames);
+      expect(frames).toBeGreaterThan(60);
+      expect(frames).toBeLessThan(truth.video.encoded.frames);
+    } finally {
+      rig.close();
+    }
+  });
+
+  it('rejects start() for an unwritable output path and leaves no transport behind', async () => {
+    const rig = await replayRig(capture);
+    try {
+      const before = await transportIds(rig.router);
+      const recorder = new Recorder({ router: rig.router, producers: rig.replayer.producers, output: '/nonexistent-dir/x/out.mp4' });
+      await expect(recorder.start()).rejects.toThrow(/cannot open output file \/nonexistent-dir\/x\/out.mp4 for writing: ENOENT/);
+      expect(await transportIds(rig.router)).toEqual(before);
+    } finally {
+      rig.close();
+    }
+  });
+
+  it('rejects start() for a codec it cannot record, naming the supported ones', async () => {
+    const rig = await replayRig(capture);
+    try {
+      const router = await rig.worker.createRouter({ mediaCodecs: [{ kind: 'video', mimeType: 'video/VP8', clockRate: 90000 }] });
+      const transport = await router.createDirectTransport();
+      const vp8 = await transport.produce({
+        kind: 'video',
+        rtpParameters: { codecs: [{ mimeType: 'video/VP8', payloadType: 100, clockRate: 90000 }], encodings: [{ ssrc: 1234 }] },
+      });
+      const before = await transportIds(router);
+      const recorder = new Recorder({ router, producers: [vp8], output: join(tempDir('vp8-'), 'out.mp4') });
+      await expect(recorder.start()).rejects.toThrow(/codec video\/VP8 is not supported; supported codecs: video\/h264, audio\/opus/);
+      expect(await transportIds(router)).toEqual(before);
+    } finally {
+      rig.close();
+    }
+  });
+});
