@@ -1,6 +1,10 @@
 import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
+  resolve: {
+    // README's example imports the package by name; tests run it against the sources.
+    alias: { 'mediasoup-recorder': new URL('../src/index.ts', import.meta.url).pathname },
+  },
   test: {
     root: new URL('..', import.meta.url).pathname,
     include: ['test/**/*.test.ts'],
