@@ -5,7 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { Recorder, type RecorderSummary } from '../src/index.js';
 import { ffmpegDecodeErrors, ffprobeStreams, parseMp4, tempDir, type ParsedMp4 } from './helpers/oracles.js';
 import { h264OpusFixture, replayRig } from './helpers/replay.js';

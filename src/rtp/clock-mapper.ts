@@ -1,0 +1,208 @@
+/**
+ * Maps a stream's RTP time to local wall-clock time. Each packet gives a sample of
+ * `arrivalMs - rtpMs` (rtpMs: the RTP timestamp in ms), which is the true offset plus that packet's
+ * delay (network queueing, pacing, being the n-th packet of a frame sent in one burst). Delays
+ * are never negative, so the smallest sample over a sliding window is the best estimate; the window
+ * lets the estimate follow route changes and clock drift instead of sticking to one old minimum.
+ */
+
+/** Sliding-window minimum over timed samples: a monotonic deque in a ring, O(1) amortized per push. */
+export class SlidingMinimum {
+  private times = new Float64Array(64);
+  private values = new Float64Array(64);
+  private mask = 63;
+  private head = 0;
+  private size = 0;
+  private lastTimeMs = -Infinity;
+
+  /** @param windowMs how long, in ms of sample time, a sample stays a candidate for the minimum. */
+  constructor(readonly windowMs: number) {}
+
+  /** Adds a sample taken at `timeMs` (ms; a time earlier than the previous one is taken as the previous one). */
+  push(timeMs: number, value: number): void {
+    if (timeMs < this.lastTimeMs) timeMs = this.lastTimeMs;
+    this.lastTimeMs = timeMs;
+    // Older samples that are not smaller can never be the minimum again.
+    while (this.size > 0 && this.values[(this.head + this.size - 1) & this.mask]! >= value) this.size--;
+    if (this.size === this.times.length) this.grow();
+    const i = (this.head + this.size) & this.mask;
+    this.times[i] = timeMs;
+    this.values[i] = value;
+    this.size++;
+    const oldest = timeMs - this.windowMs;
+    // Stops at the latest sample at the latest, whose time is timeMs.
+    while (this.times[this.head]! < oldest) {
+      this.head = (this.head + 1) & this.mask;
+      this.size--;
+    }
+  }
+
+  /** Smallest value among the samples in the window; undefined before the first sample. */
+  get min(): number | undefined {
+    return this.size > 0 ? this.values[this.head] : undefined;
+  }
+
+  private grow(): void {
+    const n = this.times.length;
+    const times = new Float64Array(n * 2);
+    const values = new Float64Array(n * 2);
+    for (let k = 0; k < this.size; k++) {
+      times[k] = this.times[(this.head + k) & this.mask]!;
+      values[k] = this.values[(this.head + k) & this.mask]!;
+    }
+    this.times = times;
+    this.values = values;
+    this.mask = n * 2 - 1;
+    this.head = 0;
+  }
+}
+
+/** Default sliding-window length, in ms: long enough to contain an uncongested packet, short enough to follow drift. */
+export const DEFAULT_CLOCK_WINDOW_MS = 10_000;
+
+/**
+ * The offset from one sender's NTP clock (as stated in its RTCP sender reports) to local wall-clock
+ * time, shared by the ClockMappers of all streams from that sender. Sharing is what gives lip sync:
+ * both streams then convert through the same offset, so their relative timing is what the
+ * sender's SRs say (capture time), rather than each stream's own smallest delay, which differs
+ * by the codecs' encoding and packetization delays.
+ */
+export class SenderClock {
+  /** Samples of `arrivalMs - senderNtpMs` from every stream of the sender. */
+  readonly offsets: SlidingMinimum;
+
+  /** @param options.windowMs sliding-window length in ms of wall-clock time; default 10000. */
+  constructor(options: { windowMs?: number } = {}) {
+    this.offsets = new SlidingMinimum(options.windowMs ?? DEFAULT_CLOCK_WINDOW_MS);
+  }
+}
+
+export interface ClockMapperOptions {
+  /** RTP clock rate of the stream in Hz (90000 for video, 48000 for Opus). */
+  clockRate: number;
+  /** Sliding-window length, in ms of wall-clock time, over which the smallest delay is taken; default 10000. */
+  windowMs?: number;
+  /**
+   * Offset estimator shared with the other streams of the same sender, used once this stream has
+   * a sender report. Without it the mapper keeps its own, which gives the same single-stream
+   * result but no cross-stream alignment.
+   */
+  senderClock?: SenderClock;
+}
+
+/** Counters of a ClockMapper. */
+export interface ClockMapperStats {
+  /** Arrival samples taken. */
+  observed: number;
+  /** Calls ignored because an argument was not a finite number. */
+  ignored: number;
+  /** Sender reports applied. */
+  senderReports: number;
+}
+
+/**
+ * Maps one stream's unwrapped RTP timestamps to local wall-clock ms (the clock `arrivalMs` is
+ * read from, e.g. performance.now()). Without sender reports: `rtpMs + min(arrivalMs - rtpMs)`
+ * over the window. Once the stream has an SR, the SR takes precedence: RTP time is converted to the
+ * sender's NTP time with the latest SR (exact, no network jitter, and it follows the sender across
+ * RTP timestamp jumps), then to local time with the sender's offset estimate, which is seeded from
+ * this stream's arrival estimate so that the switch does not jump. The estimate can move by a few
+ * ms when the window's smallest sample expires; callers that need monotonic output clamp.
+ */
+export class ClockMapper {
+  /** Counters; see ClockMapperStats. */
+  readonly stats: ClockMapperStats = { observed: 0, ignored: 0, senderReports: 0 };
+
+  private readonly msPerTick: number;
+  /** Samples of `arrivalMs - rtpMs`. */
+  private readonly arrivalOffsets: SlidingMinimum;
+  /** Samples of `arrivalMs - senderNtpMs`, possibly shared with the sender's other streams. */
+  private readonly ntpOffsets: SlidingMinimum;
+  /** `senderNtpMs - rtpMs` from the latest SR; NaN before the first. */
+  private srOffsetMs = NaN;
+  /** An SR that came before any packet, waiting to be placed next to the first timestamp. */
+  private pendingSr: { ntpMs: number; rtpTimestamp: number } | undefined;
+  private lastRtp = NaN;
+  private lastArrivalMs = NaN;
+
+  /**
+   * @param options the options, or just the clock rate in Hz
+   * @throws RangeError when clockRate or windowMs is not a positive number (a programming error, not stream data)
+   */
+  constructor(options: ClockMapperOptions | number) {
+    if (typeof options === 'number') options = { clockRate: options };
+    if (!(options.clockRate > 0) || !Number.isFinite(options.clockRate)) throw new RangeError(`clockRate ${options.clockRate} must be a positive number of Hz`);
+    const windowMs = options.windowMs ?? DEFAULT_CLOCK_WINDOW_MS;
+    if (!(windowMs > 0)) throw new RangeError(`windowMs ${windowMs} must be positive`);
+    this.msPerTick = 1000 / options.clockRate;
+    this.arrivalOffsets = new SlidingMinimum(windowMs);
+    this.ntpOffsets = options.senderClock?.offsets ?? new SlidingMinimum(windowMs);
+  }
+
+  /**
+   * Takes one packet's timing. Call for every packet (cheap), in arrival order, before any
+   * reordering: the jitter buffer's hold time is not network delay.
+   * @param rtpTimestamp unwrapped RTP timestamp, in clock-rate units
+   * @param arrivalMs when the packet arrived, in ms of local wall-clock time
+   */
+  observe(rtpTimestamp: number, arrivalMs: number): void {
+    if (!Number.isFinite(rtpTimestamp) || !Number.isFinite(arrivalMs)) {
+      this.stats.ignored++;
+      return;
+    }
+    this.stats.observed++;
+    this.lastRtp = rtpTimestamp;
+    this.lastArrivalMs = arrivalMs;
+    if (this.pendingSr !== undefined) {
+      const sr = this.pendingSr;
+      this.pendingSr = undefined;
+      this.applySenderReport(sr.ntpMs, sr.rtpTimestamp);
+    }
+    const sample = arrivalMs - rtpTimestamp * this.msPerTick;
+    this.arrivalOffsets.push(arrivalMs, sample);
+    if (this.srOffsetMs === this.srOffsetMs) this.ntpOffsets.push(arrivalMs, sample - this.srOffsetMs);
+  }
+
+  /**
+   * Takes an RTCP sender report of this stream.
+   * @param ntpMs the SR's NTP timestamp converted to ms (seconds * 1000 + fraction * 1000 / 2^32)
+   * @param rtpTimestamp the SR's RTP timestamp; only its value modulo 2^32 is used: it is placed next
+   *   to the latest observed timestamp, so the 32-bit value from the SR can be passed as is
+   */
+  onSenderReport(ntpMs: number, rtpTimestamp: number): void {
+    if (!Number.isFinite(ntpMs) || !Number.isFinite(rtpTimestamp)) {
+      this.stats.ignored++;
+      return;
+    }
+    if (this.lastRtp !== this.lastRtp) this.pendingSr = { ntpMs, rtpTimestamp };
+    else this.applySenderReport(ntpMs, rtpTimestamp);
+  }
+
+  /**
+   * Local wall-clock time, in ms, at which the sender's RTP clock read `rtpTimestamp`, shifted by
+   * the smallest delay seen (so "when it would have arrived with no queueing"); undefined until
+   * the first packet has been observed.
+   * @param rtpTimestamp unwrapped RTP timestamp, in clock-rate units
+   */
+  toWallMs(rtpTimestamp: number): number | undefined {
+    const rtpMs = rtpTimestamp * this.msPerTick;
+    if (this.srOffsetMs === this.srOffsetMs) {
+      const ntpToLocal = this.ntpOffsets.min;
+      if (ntpToLocal !== undefined) return rtpMs + this.srOffsetMs + ntpToLocal;
+    }
+    const offset = this.arrivalOffsets.min;
+    return offset === undefined ? undefined : rtpMs + offset;
+  }
+
+  private applySenderReport(ntpMs: number, rtpTimestamp: number): void {
+    // Nearest unwrapped value with the same low 32 bits as the SR's timestamp.
+    const rtp = this.lastRtp + ((rtpTimestamp - this.lastRtp) | 0);
+    const first = this.srOffsetMs !== this.srOffsetMs;
+    this.srOffsetMs = ntpMs - rtp * this.msPerTick;
+    this.stats.senderReports++;
+    const arrivalOffset = this.arrivalOffsets.min;
+    // Seed the NTP-domain estimate with what this stream already knows, so the output does not
+    // jump at the switch; it ages out of the window like any sample.
+    if (first && arrivalOffset !== undefined) this.ntpOffsets.push(this.lastArrivalMs, arrivalOffset - this.srOffsetMs);
+  }
+}

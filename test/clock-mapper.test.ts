@@ -1,0 +1,243 @@
+import { describe, expect, it } from 'vitest';
+import { ClockMapper, SenderClock, SlidingMinimum } from '../src/rtp/clock-mapper.js';
+
+/** Small seeded PRNG (mulberry32) so the jitter is random but every run is the same. */
+function rng(seed: number): () => number {
+  return () => {
+    seed = (seed + 0x6d2b79f5) | 0;
+    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+const AUDIO_RATE = 48000;
+const VIDEO_RATE = 90000;
+/** Local clock = sender's capture clock + this (any constant: the clocks are unrelated). */
+const LOCAL_MINUS_CAPTURE_MS = -7_000;
+/** Sender NTP clock = capture clock + this (NTP ms since 1900 are ~3.9e12). */
+const NTP_MINUS_CAPTURE_MS = 3_900_000_000_000;
+/** Smallest network delay. */
+const BASE_DELAY_MS = 30;
+
+describe('SlidingMinimum', () => {
+  it('gives the smallest value of the last windowMs and forgets older ones', () => {
+    const m = new SlidingMinimum(100);
+    expect(m.min).toBeUndefined();
+    m.push(0, 5);
+    m.push(10, 7);
+    m.push(20, 3);
+    m.push(30, 9);
+    expect(m.min).toBe(3);
+    m.push(120, 8); // sample at 20 is still within 100 ms
+    expect(m.min).toBe(3);
+    m.push(121, 10); // now it is not: 8 (t=120) is the smallest left
+    expect(m.min).toBe(8);
+  });
+
+  it('keeps working when it has to grow (an increasing run longer than its initial ring)', () => {
+    const m = new SlidingMinimum(1e9);
+    for (let k = 0; k < 1000; k++) m.push(k, k);
+    expect(m.min).toBe(0);
+    m.push(1000, -1);
+    expect(m.min).toBe(-1);
+  });
+
+  it('matches a brute-force minimum on random input', () => {
+    const random = rng(7);
+    const m = new SlidingMinimum(50);
+    const samples: Array<[number, number]> = [];
+    let t = 0;
+    for (let k = 0; k < 5000; k++) {
+      t += random() * 5;
+      const v = random() * 100;
+      m.push(t, v);
+      samples.push([t, v]);
+      const brute = Math.min(...samples.filter(([st]) => st >= t - 50).map(([, sv]) => sv));
+      if (m.min !== brute) throw new Error(`at ${k}: ${m.min} != ${brute}`);
+    }
+  });
+});
+
+describe('ClockMapper', () => {
+  it('knows nothing before the first packet', () => {
+    expect(new ClockMapper(AUDIO_RATE).toWallMs(1000)).toBeUndefined();
+  });
+
+  it('maps exactly when there is no jitter', () => {
+    const m = new ClockMapper({ clockRate: AUDIO_RATE });
+    m.observe(48_000, 5_000);
+    expect(m.toWallMs(48_000)).toBe(5_000);
+    expect(m.toWallMs(48_000 + 480)).toBe(5_010);
+  });
+
+  it('is within 2 ms of the true offset after 3 s of audio with 0-40 ms random delay jitter', () => {
+    const random = rng(1);
+    const m = new ClockMapper({ clockRate: AUDIO_RATE });
+    const rtp0 = 1_234_567;
+    const errors: number[] = [];
+    for (let k = 0; k < 3000; k++) {
+      const captureMs = 20 * k;
+      const rtp = rtp0 + 960 * k;
+      m.observe(rtp, captureMs + LOCAL_MINUS_CAPTURE_MS + BASE_DELAY_MS + random() * 40);
+      const error = m.toWallMs(rtp)! - (captureMs + LOCAL_MINUS_CAPTURE_MS + BASE_DELAY_MS);
+      if (captureMs >= 3000) errors.push(error);
+    }
+    // The minimum is never below the truth (delays are never negative), and soon close to it.
+    expect(Math.min(...errors)).toBeGreaterThanOrEqual(0);
+    expect(Math.max(...errors)).toBeLessThan(2);
+  });
+
+  it('handles burst-paced video: all packets of a frame sent at once, 30 fps', () => {
+    const random = rng(2);
+    const m = new ClockMapper({ clockRate: VIDEO_RATE });
+    const errors: number[] = [];
+    for (let f = 0; f < 900; f++) {
+      const captureMs = (1000 * f) / 30;
+      const rtp = 3000 * f;
+      const frameJitterMs = random() * 40;
+      const packets = 5 + Math.floor(random() * 40); // keyframes are larger
+      for (let p = 0; p < packets; p++) {
+        // Each packet of the burst waits behind the previous ones (0.3 ms serialization each).
+        m.observe(rtp, captureMs + LOCAL_MINUS_CAPTURE_MS + BASE_DELAY_MS + frameJitterMs + p * 0.3 + random() * 0.2);
+      }
+      const error = m.toWallMs(rtp)! - (captureMs + LOCAL_MINUS_CAPTURE_MS + BASE_DELAY_MS);
+      if (captureMs >= 5000) errors.push(error);
+    }
+    expect(Math.min(...errors)).toBeGreaterThanOrEqual(0);
+    expect(Math.max(...errors)).toBeLessThan(2);
+  });
+
+  it('follows a lasting delay increase once the window has passed, and a decrease at once', () => {
+    const random = rng(3);
+    const m = new ClockMapper({ clockRate: AUDIO_RATE, windowMs: 10_000 });
+    const errorAt = (captureMs: number, baseDelayMs: number): number => {
+      const rtp = 48 * captureMs;
+      m.observe(rtp, captureMs + baseDelayMs + random() * 20);
+      return m.toWallMs(rtp)! - (captureMs + baseDelayMs);
+    };
+    for (let t = 0; t < 20_000; t += 20) errorAt(t, 30);
+    // Route change: 50 ms more delay. The old minimum holds until it leaves the window ...
+    let error = 0;
+    for (let t = 20_000; t < 29_000; t += 20) error = errorAt(t, 80);
+    expect(error).toBeCloseTo(-50, -0.5);
+    // ... then the estimate follows.
+    for (let t = 29_000; t < 35_000; t += 20) error = errorAt(t, 80);
+    expect(Math.abs(error)).toBeLessThan(2);
+    // A decrease shows in the very next sample.
+    error = errorAt(35_000, 10);
+    expect(Math.abs(error)).toBeLessThan(20);
+    expect(error).toBeLessThanOrEqual(20);
+  });
+
+  it('ignores non-finite input and counts it', () => {
+    const m = new ClockMapper(AUDIO_RATE);
+    m.observe(Number.NaN, 1);
+    m.observe(1, Number.POSITIVE_INFINITY);
+    m.onSenderReport(Number.NaN, 0);
+    expect(m.stats).toEqual({ observed: 0, ignored: 3, senderReports: 0 });
+    expect(m.toWallMs(0)).toBeUndefined();
+  });
+
+  it('rejects a clock rate that is not positive', () => {
+    expect(() => new ClockMapper(0)).toThrow(RangeError);
+  });
+
+  describe('with RTCP sender reports', () => {
+    /** One sender's stream: capture -> RTP timestamp, with its own encoding delay. */
+    function stream(clockRate: number, rtpBase: number, pipelineDelayMs: number, senderClock?: SenderClock) {
+      const mapper = new ClockMapper({ clockRate, senderClock });
+      const rtpAt = (captureMs: number): number => rtpBase + Math.round((captureMs * clockRate) / 1000);
+      return {
+        mapper,
+        rtpAt,
+        packet(captureMs: number, networkJitterMs: number): void {
+          mapper.observe(rtpAt(captureMs), captureMs + LOCAL_MINUS_CAPTURE_MS + pipelineDelayMs + BASE_DELAY_MS + networkJitterMs);
+        },
+        senderReport(captureMs: number): void {
+          mapper.onSenderReport(captureMs + NTP_MINUS_CAPTURE_MS, rtpAt(captureMs) % 2 ** 32);
+        },
+      };
+    }
+
+    it('aligns audio and video of one sender by capture time (lip sync) through a shared SenderClock', () => {
+      const random = rng(4);
+      const shared = new SenderClock();
+      // Video spends 35 ms longer in its encoder and pacer than audio.
+      const audio = stream(AUDIO_RATE, 500_000, 25, shared);
+      const video = stream(VIDEO_RATE, 4_294_000_000, 60, shared); // wraps during the test
+      const audioAlone = stream(AUDIO_RATE, 500_000, 25);
+      const videoAlone = stream(VIDEO_RATE, 4_294_000_000, 60);
+      for (let t = 0; t < 20_000; t += 10) {
+        const jitter = random() * 20;
+        if (t % 20 === 0) {
+          audio.packet(t, jitter);
+          audioAlone.packet(t, jitter);
+        }
+        if (t % 30 === 0) {
+          video.packet(t, jitter);
+          videoAlone.packet(t, jitter);
+        }
+        if (t % 1000 === 0 && t > 0) {
+          audio.senderReport(t);
+          video.senderReport(t);
+        }
+      }
+      const captureMs = 19_980;
+      const skew = (a: ClockMapper, v: ClockMapper, rtpA: number, rtpV: number): number => v.toWallMs(rtpV)! - a.toWallMs(rtpA)!;
+      // Without SRs each stream carries its own pipeline delay: off by the 35 ms difference.
+      expect(skew(audioAlone.mapper, videoAlone.mapper, audio.rtpAt(captureMs), video.rtpAt(captureMs))).toBeCloseTo(35, -0.5);
+      // With SRs and one sender clock, the same capture instant maps to the same wall time.
+      expect(Math.abs(skew(audio.mapper, video.mapper, audio.rtpAt(captureMs), video.rtpAt(captureMs)))).toBeLessThan(1);
+      // And it is the earlier (audio) path's time, within the usual 2 ms.
+      const truth = captureMs + LOCAL_MINUS_CAPTURE_MS + 25 + BASE_DELAY_MS;
+      expect(Math.abs(audio.mapper.toWallMs(audio.rtpAt(captureMs))! - truth)).toBeLessThan(2);
+    });
+
+    it('does not jump when the first SR arrives', () => {
+      const random = rng(5);
+      const s = stream(VIDEO_RATE, 10_000, 0);
+      for (let t = 0; t < 3000; t += 33) s.packet(t, random() * 40);
+      const rtp = s.rtpAt(2990);
+      const before = s.mapper.toWallMs(rtp)!;
+      s.senderReport(2995);
+      expect(s.mapper.toWallMs(rtp)).toBeCloseTo(before, 2);
+      // Nor with the next packets, though they alone would give a worse estimate.
+      s.packet(3003, 39);
+      s.packet(3036, 38);
+      expect(s.mapper.toWallMs(rtp)).toBeCloseTo(before, 2);
+      expect(s.mapper.stats.senderReports).toBe(1);
+    });
+
+    it('follows a jump of the RTP timestamps at once when an SR states it', () => {
+      const random = rng(6);
+      const mapper = new ClockMapper(VIDEO_RATE);
+      const arrivalOnly = new ClockMapper(VIDEO_RATE);
+      // At 5 s the sender's RTP clock steps back by one second (e.g. a restarted encoder).
+      const rtpAt = (captureMs: number): number => 90 * captureMs + (captureMs >= 5000 ? -90_000 : 0) + 1_000_000;
+      const wallOf = (captureMs: number): number => captureMs + LOCAL_MINUS_CAPTURE_MS + BASE_DELAY_MS;
+      for (let t = 0; t <= 6000; t += 33) {
+        if (t % 1000 < 33) mapper.onSenderReport(t + NTP_MINUS_CAPTURE_MS, rtpAt(t));
+        const arrival = wallOf(t) + random() * 40;
+        mapper.observe(rtpAt(t), arrival);
+        arrivalOnly.observe(rtpAt(t), arrival);
+      }
+      const rtp = rtpAt(6000);
+      expect(Math.abs(mapper.toWallMs(rtp)! - wallOf(6000))).toBeLessThan(2);
+      // Arrival times alone keep the older, smaller offset for a whole window: a second off.
+      expect(arrivalOnly.toWallMs(rtp)! - wallOf(6000)).toBeCloseTo(-1000, -1);
+    });
+
+    it('keeps an SR that came before any packet and places a 32-bit SR timestamp next to unwrapped ones', () => {
+      const mapper = new ClockMapper(VIDEO_RATE);
+      const base = 2 ** 32 + 1_000; // unwrapped timestamps past the first wrap
+      mapper.onSenderReport(NTP_MINUS_CAPTURE_MS + 0, base % 2 ** 32);
+      for (let t = 0; t < 1000; t += 33) mapper.observe(base + 90 * t, t + 50);
+      expect(mapper.stats.senderReports).toBe(1);
+      expect(mapper.toWallMs(base + 90 * 500)).toBeCloseTo(550, 2);
+      // A later SR with a wire (mod 2^32) timestamp maps into the same unwrapped range.
+      mapper.onSenderReport(NTP_MINUS_CAPTURE_MS + 990, (base + 90 * 990) % 2 ** 32);
+      expect(mapper.toWallMs(base + 90 * 990)).toBeCloseTo(1040, 2);
+    });
+  });
+});
