@@ -108,7 +108,8 @@ function rtp(payload: Buffer | number[], timestamp: number, marker = false): Rtp
     marker,
     payload: Buffer.isBuffer(payload) ? payload : Buffer.from(payload),
     extensionProfile: 0,
-    extensionData: undefined,
+    extensionOffset: 0,
+    extensionLength: 0,
   };
 }
 

@@ -11,7 +11,8 @@ function packet(sequenceNumber: number): RtpPacket {
     marker: false,
     payload: Buffer.alloc(0),
     extensionProfile: 0,
-    extensionData: undefined,
+    extensionOffset: 0,
+    extensionLength: 0,
   };
 }
 

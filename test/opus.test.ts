@@ -51,7 +51,8 @@ function rtp(payload: Buffer): RtpPacket {
     marker: false,
     payload,
     extensionProfile: 0,
-    extensionData: undefined,
+    extensionOffset: 0,
+    extensionLength: 0,
   };
 }
 

@@ -13,7 +13,7 @@ describe('parseRtpPacket', () => {
     const p = parseRtpPacket(raw);
     expect(p).toMatchObject({ payloadType: 96, sequenceNumber: 65535, timestamp: 0xfffffff0, ssrc: 0xdeadbeef, marker: true });
     expect([...p.payload]).toEqual([1, 2, 3]);
-    expect(p.extensionData).toBeUndefined();
+    expect([p.extensionOffset, p.extensionLength]).toEqual([0, 0]);
   });
 
   it('skips one-byte header extensions like a browser sends (mid, abs-send-time, transport-cc, audio-level)', () => {
@@ -36,7 +36,9 @@ describe('parseRtpPacket', () => {
     );
     const p = parseRtpPacket(raw);
     expect(p.extensionProfile).toBe(0xbede);
-    expect(p.extensionData!.length % 4).toBe(0);
+    expect(p.extensionOffset).toBe(16);
+    expect(p.extensionLength).toBe(12); // elements of 2, 4, 3 and 2 bytes, padded to whole words
+    expect(raw.readUInt16BE(p.extensionOffset - 2)).toBe(3);
     expect([...p.payload]).toEqual([0xfc, 0xff, 0xfe]);
   });
 

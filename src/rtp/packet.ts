@@ -15,8 +15,13 @@ export interface RtpPacket {
   payload: Buffer;
   /** Header-extension profile (0xBEDE one-byte, 0x100x two-byte), 0 when the packet has none. */
   extensionProfile: number;
-  /** Header-extension block without its 4-byte preamble; a view into the packet buffer. */
-  extensionData: Buffer | undefined;
+  /**
+   * Where the header-extension block's data (after its 4-byte preamble) lies in the raw packet, in
+   * bytes; 0/0 when absent. Offsets rather than a view: a second Buffer view per packet costs more
+   * than everything else the parser does, and most packets' extensions are never read.
+   */
+  extensionOffset: number;
+  extensionLength: number;
 }
 
 export class RtpParseError extends Error {
@@ -33,15 +38,16 @@ export function parseRtpPacket(buf: Buffer): RtpPacket {
   const b1 = buf[1]!;
   let offset = MIN_HEADER_BYTES + (b0 & 0x0f) * 4;
   let extensionProfile = 0;
-  let extensionData: Buffer | undefined;
+  let extensionOffset = 0;
+  let extensionLength = 0;
   if (b0 & 0x10) {
     if (buf.length < offset + 4) throw new RtpParseError('RTP header extension runs past the end of the packet');
     extensionProfile = buf.readUInt16BE(offset);
     const words = buf.readUInt16BE(offset + 2);
-    const start = offset + 4;
-    offset = start + words * 4;
+    extensionOffset = offset + 4;
+    extensionLength = words * 4;
+    offset = extensionOffset + extensionLength;
     if (buf.length < offset) throw new RtpParseError('RTP header extension runs past the end of the packet');
-    extensionData = buf.subarray(start, offset);
   }
   let end = buf.length;
   if (b0 & 0x20) {
@@ -58,6 +64,7 @@ export function parseRtpPacket(buf: Buffer): RtpPacket {
     ssrc: buf.readUInt32BE(8),
     payload: buf.subarray(offset, end),
     extensionProfile,
-    extensionData,
+    extensionOffset,
+    extensionLength,
   };
 }
