@@ -1,9 +1,8 @@
 import type { Writable } from 'node:stream';
-import { codecForMimeType } from './pipeline/stream-spec.js';
 import { RecordingSession, type RecordingOptions, type RecordingSummary } from './pipeline/recording-session.js';
 import { openFileSink } from './sink/file.js';
 import { Sink } from './sink/sink.js';
-import { packetsInTimeOrder, type Capture } from './source/capture.js';
+import { packetsInTimeOrder, streamSpecOf, type Capture, type CapturedStream } from './source/capture.js';
 
 /** Options of an offline conversion. */
 export interface ConvertOptions extends Omit<RecordingOptions, 'nack'> {
@@ -33,30 +32,29 @@ export async function convertCapture(capture: Capture, output: string | Writable
     outputError ??= error;
   };
   const sink = typeof output === 'string' ? await openFileSink(output, onError) : new Sink(output, onError, false);
-  const streams = capture.streams.map((s) => ({
-    spec: {
-      ...codecForMimeType(s.mimeType),
-      payloadType: s.payloadType,
-      clockRate: s.clockRate,
-      channels: s.channels,
-      spropParameterSets: typeof s.parameters['sprop-parameter-sets'] === 'string' ? s.parameters['sprop-parameter-sets'] : undefined,
-      label: `${s.kind}:${s.ssrc}`,
-    },
-  }));
+  const streams = capture.streams.map((s) => ({ spec: streamSpecOf(s) }));
   const session = new RecordingSession(streams, sink, { onGap: () => undefined, onKeyframe: () => undefined }, options);
-  const queue = packetsInTimeOrder(capture.streams);
-  const index = new Map(capture.streams.map((s, i) => [s, i]));
-  for (let i = 0; i < queue.length; i++) {
-    const { stream, timeMs, data } = queue[i]!;
-    runTimersUntil(session, timeMs);
-    session.receive(index.get(stream)!, data, timeMs);
-    if (options.onProgress && i % 4096 === 0) options.onProgress(i, queue.length);
-  }
-  options.onProgress?.(queue.length, queue.length);
+  feedInCaptureTime(session, capture.streams, options.onProgress);
   const summary = await session.finish().catch(() => session.summary());
   if (outputError) throw outputError;
   const skipped = Object.values(capture.pcap.skipped).reduce((a, b) => a + b, 0);
   return { ...summary, unmatchedDatagrams: capture.unmatchedDatagrams, skippedPackets: skipped, truncated: capture.truncated };
+}
+
+/**
+ * Feeds captured streams (session stream i = `streams[i]`) into a session in capture-time order,
+ * capture times standing in for arrival times, with the session's timers run in that same time.
+ */
+export function feedInCaptureTime(session: RecordingSession, streams: CapturedStream[], onProgress?: (done: number, total: number) => void): void {
+  const queue = packetsInTimeOrder(streams);
+  const index = new Map(streams.map((s, i) => [s, i]));
+  for (let i = 0; i < queue.length; i++) {
+    const { stream, timeMs, data } = queue[i]!;
+    runTimersUntil(session, timeMs);
+    session.receive(index.get(stream)!, data, timeMs);
+    if (onProgress && i % 4096 === 0) onProgress(i, queue.length);
+  }
+  onProgress?.(queue.length, queue.length);
 }
 
 /** Fires, in order, the pipeline timers due by `timeMs` of capture time. */

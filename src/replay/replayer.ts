@@ -19,11 +19,18 @@ export interface ReplayOptions {
   speed?: number;
   /** Interval of RTCP sender reports per stream, in ms of capture time. Default 1000. */
   senderReportIntervalMs?: number;
+  /**
+   * Packets for which this returns true are not sent when their time comes, as if lost on the
+   * way; they stay in the history, so a NACK recovers them like a real sender would.
+   */
+  skip?: (stream: CapturedStream, packet: Buffer) => boolean;
 }
 
 /** What the replayer sent and what feedback it answered. */
 export interface ReplayStats {
   packetsSent: number;
+  /** Packets held back by `ReplayOptions.skip`. */
+  packetsSkipped: number;
   /** Packets sent again because mediasoup NACKed them. */
   packetsRetransmitted: number;
   /** NACKed packets no longer in the history. */
@@ -45,6 +52,7 @@ const HISTORY_SIZE = 1024;
 export class Replayer {
   readonly stats: ReplayStats = {
     packetsSent: 0,
+    packetsSkipped: 0,
     packetsRetransmitted: 0,
     nackMisses: 0,
     keyframeRequestsReceived: 0,
@@ -96,9 +104,12 @@ export class Replayer {
         await sleep(0); // let mediasoup's channel and the consumer side breathe
       }
       if (this.closed) break;
-      const producer = this.producers[this.streams.indexOf(stream)]!;
-      producer.send(data);
       this.remember(stream.ssrc, data);
+      if (options.skip?.(stream, data)) {
+        this.stats.packetsSkipped++;
+        continue;
+      }
+      this.producers[this.streams.indexOf(stream)]!.send(data);
       this.stats.packetsSent++;
       const sent = lastSent.get(stream.ssrc) ?? { rtpTimestamp: 0, timeMs: 0, packets: 0, octets: 0 };
       lastSent.set(stream.ssrc, { rtpTimestamp: data.readUInt32BE(4), timeMs, packets: sent.packets + 1, octets: sent.octets + data.length - 12 });

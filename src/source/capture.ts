@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { SUPPORTED_CODECS } from '../pipeline/stream-spec.js';
+import { codecForMimeType, SUPPORTED_CODECS, type StreamSpec } from '../pipeline/stream-spec.js';
 import { PcapTruncatedError, readPcap, type PcapReadResult, type PcapStats } from './pcap.js';
 import { parseSdp, type SdpCodec, type SdpMedia } from './sdp.js';
 
@@ -130,4 +130,17 @@ function streamOf(media: SdpMedia, codec: SdpCodec, ssrc: number, sessionExtmaps
 export function packetsInTimeOrder<T extends CapturedStream>(streams: T[]): { stream: T; timeMs: number; data: Buffer }[] {
   const all = streams.flatMap((stream) => stream.packets.map((p) => ({ stream, timeMs: p.timeMs, data: p.data })));
   return all.sort((a, b) => a.timeMs - b.timeMs);
+}
+
+/** The pipeline's description of a captured stream. */
+export function streamSpecOf(stream: CapturedStream): StreamSpec {
+  const sprop = stream.parameters['sprop-parameter-sets'];
+  return {
+    ...codecForMimeType(stream.mimeType),
+    payloadType: stream.payloadType,
+    clockRate: stream.clockRate,
+    channels: stream.channels,
+    spropParameterSets: typeof sprop === 'string' ? sprop : undefined,
+    label: `${stream.kind}:${stream.ssrc}`,
+  };
 }

@@ -19,6 +19,7 @@ python2="${PYTHON:-$(pyenv root 2>/dev/null)/versions/2.7.18/bin/python2}"
 [ -x "$python2" ] || { echo "build-mediasoup-worker: Python 2.7 not found at $python2 (set PYTHON)" >&2; exit 1; }
 sed -i 's/std::max(SIGSTKSZ, 65536)/std::max<long>(SIGSTKSZ, 65536)/' \
   "$dir/worker/deps/libwebrtc/deps/abseil-cpp/abseil-cpp/absl/debugging/failure_signal_handler.cc"
-echo "build-mediasoup-worker: compiling mediasoup $version worker (about 2.5 minutes)"
-PYTHON="$python2" make -C "$dir/worker" >/dev/null
+log="$dir/worker/build.log"
+echo "build-mediasoup-worker: compiling mediasoup $version worker (about 2.5 minutes; log in $log)"
+PYTHON="$python2" make -C "$dir/worker" >"$log" 2>&1 || { tail -n 40 "$log" >&2; echo "build-mediasoup-worker: build failed, see $log" >&2; exit 1; }
 mkdir -p "$(dirname "$cache")" && cp "$out" "$cache.tmp" && mv "$cache.tmp" "$cache" || true
