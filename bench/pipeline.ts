@@ -11,9 +11,9 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { Writable } from 'node:stream';
 import { RtpPacket } from 'werift-rtp';
 import { RecordingSession } from '../src/pipeline/recording-session.js';
-import { codecForMimeType } from '../src/pipeline/stream-spec.js';
 import { Sink } from '../src/sink/sink.js';
-import { loadCaptureFiles, packetsInTimeOrder, type CapturedStream } from '../src/source/capture.js';
+import { median } from './stats.js';
+import { loadCaptureFiles, packetsInTimeOrder, streamSpecOf } from '../src/source/capture.js';
 
 const FIXTURES = new URL('../fixtures/', import.meta.url).pathname;
 const REPEATS = 9;
@@ -46,15 +46,7 @@ function nullSink(): Sink {
 }
 
 function newSession(): RecordingSession {
-  const streams = capture.streams.map((s: CapturedStream) => ({
-    spec: {
-      ...codecForMimeType(s.mimeType),
-      payloadType: s.payloadType,
-      clockRate: s.clockRate,
-      channels: s.channels,
-      label: s.mimeType,
-    },
-  }));
+  const streams = capture.streams.map((s) => ({ spec: streamSpecOf(s) }));
   return new RecordingSession(streams, nullSink(), { onGap: () => undefined, onKeyframe: () => undefined });
 }
 
@@ -72,11 +64,6 @@ function cpuNsPerPacket(run: () => void): number {
   run();
   const used = process.cpuUsage(start);
   return ((used.user + used.system) * 1000) / queue.length;
-}
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)]!;
 }
 
 const ours: number[] = [];
