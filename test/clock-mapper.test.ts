@@ -1,15 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ClockMapper, SenderClock, SlidingMinimum } from '../src/rtp/clock-mapper.js';
-
-/** Small seeded PRNG (mulberry32) so the jitter is random but every run is the same. */
-function rng(seed: number): () => number {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { rng } from './helpers/random.js';
 
 const AUDIO_RATE = 48000;
 const VIDEO_RATE = 90000;

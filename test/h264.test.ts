@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import type { Frame } from '../src/codec/frame.js';
 import { H264Depacketizer } from '../src/codec/h264.js';
 import type { RtpPacket } from '../src/rtp/packet.js';
+import { rng } from './helpers/random.js';
 
 // ---------- Test data and helpers ----------
 
@@ -45,16 +46,6 @@ const CLIP_AUS: Buffer[][] = (() => {
 })();
 
 const nalType = (nal: Buffer): number => nal[0]! & 0x1f;
-
-/** Deterministic PRNG (mulberry32) so that failures reproduce. */
-function rng(seed: number): () => number {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** A slice NAL unit of `size` bytes; first_mb_in_slice is 0 unless `middle`. */
 function slice(type: 1 | 5, size: number, opts: { middle?: boolean; seed?: number } = {}): Buffer {

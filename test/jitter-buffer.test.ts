@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { JitterBuffer, MIN_NACK_RTT_MS, type JitterBufferOptions } from '../src/jitter/jitter-buffer.js';
 import type { RtpPacket } from '../src/rtp/packet.js';
+import { rng } from './helpers/random.js';
 
 function packet(sequenceNumber: number): RtpPacket {
   return {
@@ -43,16 +44,6 @@ function harness(options: JitterBufferOptions = {}) {
 
 const released = (events: Event[]): number[] => events.flatMap((e) => ('packet' in e ? [e.packet] : []));
 const nacks = (events: Event[]): number[][] => events.flatMap((e) => ('nack' in e ? [e.nack] : []));
-
-/** Small seeded PRNG (mulberry32). */
-function rng(seed: number): () => number {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 describe('JitterBuffer', () => {
   it('passes in-order packets straight through, the first one setting the base', () => {

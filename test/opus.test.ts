@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import type { Frame } from '../src/codec/frame.js';
 import { OpusDepacketizer, opusPacketDuration, opusSilencePacket } from '../src/codec/opus.js';
 import type { RtpPacket } from '../src/rtp/packet.js';
+import { rng } from './helpers/random.js';
 
 interface OpusCodec {
   encode(pcm: Buffer): Buffer;
@@ -21,15 +22,6 @@ function libopusSamples(decoder: OpusCodec, channels: number, packet: Buffer): n
   } catch {
     return undefined;
   }
-}
-
-function rng(seed: number): () => number {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /** `samples` per channel of a tone plus noise, s16le interleaved. */
