@@ -92,6 +92,7 @@ export class StreamPipeline {
   private waitingForKeyframe: boolean;
   /** Track time (timescale units) of the last sample and its end; undefined until the first sample. */
   private lastDts: number | undefined;
+  /** Where the next sample may start: the last one's end (its stated duration, else the last frame interval). */
   private lastEnd = 0;
   /** Maps unwrapped RTP time to track time; re-anchored after an SSRC change or a resume. */
   private anchor: { rtp: number; dts: number } | undefined;
@@ -304,8 +305,9 @@ export class StreamPipeline {
     this.counters.framesWritten++;
     if (sample.keyframe && this.spec.kind === 'video') this.counters.keyframesWritten++;
     this.counters.bytes += sample.data.length;
+    const interval = this.lastDts === undefined ? 1 : sample.dts - this.lastDts;
     this.lastDts = sample.dts;
-    this.lastEnd = sample.dts + (sample.duration ?? 1);
+    this.lastEnd = sample.dts + (sample.duration ?? interval);
     this.output.onSample(sample);
   }
 }
