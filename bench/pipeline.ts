@@ -41,8 +41,13 @@ function shifted(packet: Buffer, k: number): Buffer {
   return copy;
 }
 
+/**
+ * A destination that takes every write at once. The feed loop never yields to the event loop, so
+ * a destination that asked to wait for 'drain' would make the Sink queue the whole recording.
+ */
 function nullSink(): Sink {
-  return new Sink(new Writable({ write: (_chunk, _encoding, callback) => callback() }), () => undefined, false);
+  const destination = new Writable({ highWaterMark: 2 ** 30, write: (_chunk, _encoding, callback) => callback() });
+  return new Sink(destination, { onError: () => undefined, endDestination: false });
 }
 
 function newSession(): RecordingSession {

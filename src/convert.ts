@@ -31,7 +31,7 @@ export async function convertCapture(capture: Capture, output: string | Writable
   const onError = (error: Error): void => {
     outputError ??= error;
   };
-  const sink = typeof output === 'string' ? await openFileSink(output, onError) : new Sink(output, onError, false);
+  const sink = typeof output === 'string' ? await openFileSink(output, onError) : new Sink(output, { onError, endDestination: false });
   const streams = capture.streams.map((s) => ({ spec: streamSpecOf(s) }));
   const session = new RecordingSession(streams, sink, { onGap: () => undefined, onKeyframe: () => undefined }, options);
   feedInCaptureTime(session, capture.streams, options.onProgress);

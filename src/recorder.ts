@@ -170,7 +170,7 @@ export class Recorder extends EventEmitter<RecorderEvents> {
     const onError = (error: Error): void =>
       this.emitError(new RecorderError(`output failed, recording stops writing: ${error.message}`, undefined, { cause: error }));
     const { output } = this.options;
-    return typeof output === 'string' ? openFileSink(output, onError) : new Sink(output, onError, false);
+    return typeof output === 'string' ? openFileSink(output, onError) : new Sink(output, { onError, endDestination: false });
   }
 
   /** Keeps one timer armed for the earliest pending deadline (held packets, NACK and keyframe retries). */

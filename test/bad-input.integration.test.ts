@@ -3,16 +3,17 @@
  * packets are counted drops (never exceptions into mediasoup's handlers), and an output or codec
  * that cannot work fails start() clearly and leaves nothing behind.
  */
-import { writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
 import type { types } from 'mediasoup';
 import { describe, expect, it } from 'vitest';
-import { Recorder } from '../src/index.js';
-import { ffmpegDecodeErrors, ffprobeStreams, tempDir } from './helpers/oracles.js';
+import { Recorder, type RecorderSummary } from '../src/index.js';
+import { ffmpegDecodeErrors, ffprobeStreams, parseMp4, tempDir } from './helpers/oracles.js';
 import { h264OpusFixture, replayRig } from './helpers/replay.js';
 
 const { capture, truth } = h264OpusFixture();
+const CHILD = new URL('./helpers/record-child.ts', import.meta.url).pathname;
 
 async function transportIds(router: types.Router): Promise<string[]> {
   return ((await router.dump()) as { transportIds: string[] }).transportIds;
@@ -53,36 +54,23 @@ describe('bad input to a live recording', () => {
     }
   });
 
-  it('keeps what was written before the output fails (disk full) and reports the failure once', async () => {
-    const rig = await replayRig(capture);
-    try {
-      const written: Buffer[] = [];
-      let bytes = 0;
-      const diskOf300k = new Writable({
-        write(chunk: Buffer, _encoding, callback) {
-          if (bytes + chunk.length > 300_000) return callback(Object.assign(new Error('ENOSPC: no space left on device'), { code: 'ENOSPC' }));
-          bytes += chunk.length;
-          written.push(chunk);
-          callback();
-        },
-      });
-      const recorder = new Recorder({ router: rig.router, producers: rig.replayer.producers, output: diskOf300k });
-      const errors: Error[] = [];
-      recorder.on('error', (e) => errors.push(e));
-      await recorder.start();
-      await rig.replayer.play({ speed: 4 });
-      const summary = await recorder.stop();
-      expect(errors.map((e) => e.message)).toEqual(['output failed, recording stops writing: ENOSPC: no space left on device']);
-      expect(summary.outputError).toMatch(/ENOSPC/);
-      const partial = join(tempDir('disk-full-'), 'partial.mp4');
-      writeFileSync(partial, Buffer.concat(written));
-      expect(ffmpegDecodeErrors(partial)).toBe('');
-      const frames = Number(ffprobeStreams(partial).streams.find((s) => s.codec_type === 'video')!.nb_read_frames);
-      expect(frames).toBeGreaterThan(60);
-      expect(frames).toBeLessThan(truth.video.encoded.frames);
-    } finally {
-      rig.close();
-    }
+  it('cuts a file whose disk filled up back to its last whole fragment, which plays', () => {
+    // A real file and a real kernel error: the child may write at most 300 kB (RLIMIT_FSIZE), so
+    // the write that crosses the limit is cut short and fails with EFBIG, as on a full disk.
+    const output = join(tempDir('disk-full-'), 'out.mp4');
+    const child = spawnSync('prlimit', ['--fsize=300000', process.execPath, '--import', 'tsx', CHILD, output, '4'], { encoding: 'utf8' });
+    expect(child.status).toBe(0);
+    expect(child.stderr).toMatch(/recorder error: output failed, recording stops writing: .*EFBIG/);
+    const summary = JSON.parse(child.stdout.trim().split('\n').at(-1)!) as RecorderSummary;
+    expect(summary.outputError).toMatch(/EFBIG/);
+    const size = statSync(output).size;
+    expect(size).toBeGreaterThan(100_000);
+    expect(size).toBeLessThanOrEqual(300_000);
+    expect(ffmpegDecodeErrors(output)).toBe('');
+    const frames = Number(ffprobeStreams(output).streams.find((s) => s.codec_type === 'video')!.nb_read_frames);
+    expect(frames).toBeGreaterThan(60);
+    expect(frames).toBeLessThan(truth.video.encoded.frames);
+    expect(parseMp4(readFileSync(output)).samples(1)).toHaveLength(frames);
   });
 
   it('rejects start() for an unwritable output path and leaves no transport behind', async () => {

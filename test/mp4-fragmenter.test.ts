@@ -64,8 +64,8 @@ function record(name: string, tracks: Mp4TrackSpec[], feed: Feed[], options: Par
   const fragmenter = new Mp4Fragmenter({
     tracks,
     ...options,
-    write: (chunk) => {
-      chunks.push(chunk);
+    write: (parts) => {
+      chunks.push(Buffer.concat(parts));
       writtenAfter.push(fed);
     },
   });
@@ -468,7 +468,7 @@ describe('Mp4Fragmenter: kill safety', () => {
 describe('Mp4Fragmenter: API', () => {
   it('addSample after finish throws; finish is idempotent; bad track index throws', () => {
     const chunks: Buffer[] = [];
-    const f = new Mp4Fragmenter({ tracks: [AUDIO], write: (c) => chunks.push(c) });
+    const f = new Mp4Fragmenter({ tracks: [AUDIO], write: (c) => chunks.push(Buffer.concat(c)) });
     expect(() => f.addSample(1, { dts: 0, data: Buffer.alloc(3), keyframe: true })).toThrow(RangeError);
     f.addSample(0, { dts: 0, data: Buffer.alloc(3), keyframe: true, duration: 960 });
     f.finish();
@@ -480,44 +480,25 @@ describe('Mp4Fragmenter: API', () => {
 
   it('an empty recording still writes a valid init segment at finish', () => {
     const chunks: Buffer[] = [];
-    const f = new Mp4Fragmenter({ tracks: [AUDIO], write: (c) => chunks.push(c) });
+    const f = new Mp4Fragmenter({ tracks: [AUDIO], write: (c) => chunks.push(Buffer.concat(c)) });
     f.finish();
     expect(chunks.length).toBe(1);
     expect(topLevelTypes(chunks[0]!)).toEqual(['ftyp', 'moov']);
     expect(parseMp4(chunks[0]!).info.tracks.length).toBe(1);
   });
 
-  it('chunks handed to write() are not reused afterwards', () => {
+  it('hands sample payloads over as they came (no copy) and never reuses a header buffer', () => {
+    const payloads = opusPackets(200);
+    const units: Buffer[][] = [];
     const copies: Buffer[] = [];
-    const chunks: Buffer[] = [];
-    const f = new Mp4Fragmenter({ tracks: [AUDIO], write: (c) => (chunks.push(c), copies.push(Buffer.from(c))) });
-    for (const fd of audioFeed(0, opusPackets(200), 0)) f.addSample(0, fd.sample);
+    const f = new Mp4Fragmenter({ tracks: [AUDIO], write: (parts) => (units.push(parts), copies.push(Buffer.concat(parts))) });
+    for (const fd of audioFeed(0, payloads, 0)) f.addSample(0, fd.sample);
     f.finish();
-    expect(chunks.length).toBeGreaterThan(3);
-    chunks.forEach((c, i) => expect(c.equals(copies[i]!)).toBe(true));
-  });
-});
-
-describe('Mp4Fragmenter: reuseChunkBuffer', () => {
-  it('gives the same bytes when the receiver copies each chunk during write()', () => {
-    // Video 2 s late: the first fragments wait for the init segment, so they must not share the buffer.
-    const feed = interleave(videoFeed(0, repeat(gop40(), 2), 2000), audioFeed(1, opusPackets(400), 0));
-    const plain = record('reuse-plain', [VIDEO, AUDIO], feed);
-    const copies: Buffer[] = [];
-    const views: Buffer[] = [];
-    const f = new Mp4Fragmenter({
-      tracks: [VIDEO, AUDIO],
-      reuseChunkBuffer: true,
-      write: (c) => {
-        views.push(c);
-        copies.push(Buffer.from(c));
-      },
-    });
-    for (const x of feed) f.addSample(x.track, x.sample);
-    f.finish();
-    expect(Buffer.concat(copies).equals(plain.file)).toBe(true);
-    // Later fragments do share memory: the views of earlier ones were overwritten.
-    expect(views.some((v, i) => !v.equals(copies[i]!))).toBe(true);
+    expect(units.length).toBeGreaterThan(3);
+    units.forEach((parts, i) => expect(Buffer.concat(parts).equals(copies[i]!)).toBe(true));
+    const handedOver = units.slice(1).flatMap((parts) => parts.slice(1));
+    expect(handedOver).toHaveLength(payloads.length);
+    handedOver.forEach((part, i) => expect(part).toBe(payloads[i]));
   });
 });
 
@@ -528,8 +509,8 @@ describe('Mp4Fragmenter: memory and speed', () => {
     let fragments = 0;
     const f = new Mp4Fragmenter({
       tracks: [VIDEO, AUDIO],
-      write: (c) => {
-        bytes += c.length;
+      write: (parts) => {
+        for (const p of parts) bytes += p.length;
         fragments++;
       },
     });

@@ -22,8 +22,8 @@ function slowWritable(received: Buffer[]): Writable {
 describe('Sink', () => {
   it('queues while the destination is behind and writes everything in order', async () => {
     const received: Buffer[] = [];
-    const sink = new Sink(slowWritable(received), () => undefined, false);
-    for (let i = 0; i < 20; i++) sink.write(Buffer.from([i, i, i, i, i, i]));
+    const sink = new Sink(slowWritable(received), { onError: () => undefined, endDestination: false });
+    for (let i = 0; i < 20; i++) sink.writev([Buffer.from([i, i, i]), Buffer.from([i, i, i])]);
     expect(sink.queuedBytes).toBeGreaterThan(0);
     await sink.end();
     expect(Buffer.concat(received)).toEqual(Buffer.concat(Array.from({ length: 20 }, (_, i) => Buffer.alloc(6, i))));
@@ -41,14 +41,33 @@ describe('Sink', () => {
         callback(new Error('ENOSPC: no space left on device'));
       },
     });
-    const sink = new Sink(failing, (e) => errors.push(e), false);
-    sink.write(Buffer.from([1]));
+    const sink = new Sink(failing, { onError: (e) => errors.push(e), endDestination: false });
+    sink.writev([Buffer.from([1])]);
     await new Promise((r) => setTimeout(r, 10));
-    sink.write(Buffer.from([2]));
-    sink.write(Buffer.from([3]));
+    sink.writev([Buffer.from([2])]);
+    sink.writev([Buffer.from([3])]);
     await expect(sink.end()).rejects.toThrow(/ENOSPC/);
     expect(errors).toHaveLength(1);
     expect(writes).toBe(1);
+  });
+
+  it('confirms only whole units, and rolls back to them when a unit fails half-written', async () => {
+    let accepted = 0;
+    const failsAt10 = new Writable({
+      write(chunk: Buffer, _enc, callback) {
+        if (accepted + chunk.length > 10) return callback(new Error('EFBIG: file too large'));
+        accepted += chunk.length;
+        callback();
+      },
+    });
+    const rolledBackTo: number[] = [];
+    const sink = new Sink(failsAt10, { onError: () => undefined, endDestination: false, rollBack: async (n) => void rolledBackTo.push(n) });
+    sink.writev([Buffer.alloc(3), Buffer.alloc(3)]); // a whole unit: 6 bytes
+    sink.writev([Buffer.alloc(3), Buffer.alloc(3)]); // its first chunk fits, its second does not
+    await expect(sink.end()).rejects.toThrow(/EFBIG/);
+    expect(accepted).toBe(9);
+    expect(sink.committedBytes).toBe(6);
+    expect(rolledBackTo).toEqual([6]);
   });
 });
 
@@ -56,8 +75,8 @@ describe('openFileSink', () => {
   it('writes chunks to the file', async () => {
     const path = join(mkdtempSync(join(tmpdir(), 'sink-')), 'out.bin');
     const sink = await openFileSink(path, () => undefined);
-    sink.write(Buffer.from('abc'));
-    sink.write(Buffer.from('def'));
+    sink.writev([Buffer.from('abc'), Buffer.from('de')]);
+    sink.writev([Buffer.from('f')]);
     await sink.end();
     expect(readFileSync(path, 'utf8')).toBe('abcdef');
   });

@@ -53,7 +53,7 @@ export class RecordingSession {
     this.fragmenter = new Mp4Fragmenter({
       tracks: streams.map(({ spec }) => trackFor(spec)),
       fragmentDurationMs: options.fragmentDurationMs ?? 1000,
-      write: (chunk) => sink.write(chunk),
+      write: (unit) => sink.writev(unit),
     });
     this.pipelines = streams.map(
       ({ spec, feedback }, index) =>

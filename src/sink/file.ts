@@ -1,5 +1,5 @@
 import { createWriteStream } from 'node:fs';
-import { open } from 'node:fs/promises';
+import { open, truncate } from 'node:fs/promises';
 import { Sink } from './sink.js';
 
 /** The output file could not be opened; nothing was recorded. */
@@ -9,7 +9,8 @@ export class OutputOpenError extends Error {
 
 /**
  * Opens `path` for writing (truncating it) before any media flows, so an unwritable path fails
- * `start()` with a clear message instead of losing the first seconds of a recording.
+ * `start()` with a clear message instead of losing the first seconds of a recording. After a
+ * write error (disk full) the file is cut back to its last whole fragment, so it stays playable.
  */
 export async function openFileSink(path: string, onError: (error: Error) => void): Promise<Sink> {
   let handle;
@@ -21,5 +22,5 @@ export async function openFileSink(path: string, onError: (error: Error) => void
   }
   // Each fragment reaches the kernel with one write(2): a killed process loses only what was not yet written.
   const stream = createWriteStream('', { fd: handle, autoClose: true });
-  return new Sink(stream, onError, true);
+  return new Sink(stream, { onError, endDestination: true, rollBack: (committedBytes) => truncate(path, committedBytes) });
 }
