@@ -1,7 +1,7 @@
 import { parseArgs } from 'node:util';
 import { convertCapture, type ConvertSummary } from '../convert.js';
 import { loadCaptureFiles } from '../source/capture.js';
-import { formatSummary } from './summary.js';
+import { formatSummaryLine } from './summary.js';
 
 const USAGE = 'usage: mediasoup-recorder convert <capture.pcap|.pcapng> --sdp <session.sdp> -o <out.mp4> [--latency-ms 150] [--json]';
 
@@ -29,7 +29,7 @@ export async function convertCommand(argv: string[]): Promise<number> {
   const summary: ConvertSummary = await convertCapture(capture, values.output, { latencyMs, onProgress: progress });
   if (progress) process.stderr.write('\n');
   if (summary.truncated) process.stderr.write(`warning: ${summary.truncated}; converted what came before\n`);
-  process.stdout.write(values.json ? `${JSON.stringify({ path: values.output, ...summary })}\n` : `${formatSummary(values.output, summary)}\n`);
+  process.stdout.write(values.json ? `${JSON.stringify({ path: values.output, ...summary })}\n` : `${formatSummaryLine(values.output, summary)}\n`);
   return 0;
 }
 

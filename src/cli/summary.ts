@@ -14,3 +14,16 @@ export function formatSummary(path: string, summary: RecordingSummary): string {
   }
   return lines.join('\n');
 }
+
+/** The same in one line, for the end of a command's output. */
+export function formatSummaryLine(path: string, summary: RecordingSummary): string {
+  const streams = summary.streams.map((s) =>
+    s.kind === 'video' ? `${s.codec} ${s.framesWritten} frames (${s.keyframesWritten} keyframes)` : `${s.codec} ${s.framesWritten} frames`,
+  );
+  const sum = (key: 'packetsReceived' | 'packetsLost' | 'packetsRecovered'): number => summary.streams.reduce((n, s) => n + s[key], 0);
+  const dropped = summary.streams.reduce((n, s) => n + s.framesDroppedIncomplete + s.framesDroppedWaitingForKeyframe, 0);
+  return (
+    `${path}: ${(summary.durationMs / 1000).toFixed(2)} s, ${summary.bytes} bytes; ${streams.join(', ')}; ` +
+    `packets ${sum('packetsReceived')} received, ${sum('packetsLost')} lost, ${sum('packetsRecovered')} recovered; ${dropped} frames dropped`
+  );
+}

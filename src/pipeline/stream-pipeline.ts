@@ -258,6 +258,7 @@ export class StreamPipeline {
     if (video) {
       // A lost packet breaks the reference chain: nothing decodes cleanly until the next keyframe.
       this.waitingForKeyframe = true;
+      this.keyframes.setRttMs(this.jitter.rttMs); // no more than one request per round trip
       this.keyframes.needKeyframe(this.nowMs);
     }
     this.output.onGap({ lostPackets: count, waitingForKeyframe: video });
