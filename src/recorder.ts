@@ -6,7 +6,7 @@ import { RecordingSession, type RecordingOptions, type RecordingSummary } from '
 import type { StreamGap, StreamStats } from './pipeline/stream-pipeline.js';
 import { openFileSink } from './sink/file.js';
 import { Sink } from './sink/sink.js';
-import { consumeProducers, type DirectStream } from './source/mediasoup-direct.js';
+import { checkRecordable, consumeProducers, type DirectStream } from './source/mediasoup-direct.js';
 
 /** How to record: which producers, where to, and tuning. */
 export interface RecorderOptions extends RecordingOptions {
@@ -93,6 +93,8 @@ export class Recorder extends EventEmitter<RecorderEvents> {
     if (this.state !== 'new') throw new RecorderError(`start() called on a ${this.state} recorder`);
     this.state = 'starting';
     try {
+      // Codecs first: an unsupported one must not leave an empty output file behind.
+      checkRecordable(this.options.producers);
       this.sink = await this.openSink();
       const { transport, streams } = await consumeProducers(this.options.router, this.options.producers);
       this.transport = transport;

@@ -4,7 +4,7 @@
  * that cannot work fails start() clearly and leaves nothing behind.
  */
 import { spawnSync } from 'node:child_process';
-import { readFileSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { types } from 'mediasoup';
 import { describe, expect, it } from 'vitest';
@@ -95,9 +95,11 @@ describe('bad input to a live recording', () => {
         rtpParameters: { codecs: [{ mimeType: 'video/VP8', payloadType: 100, clockRate: 90000 }], encodings: [{ ssrc: 1234 }] },
       });
       const before = await transportIds(router);
-      const recorder = new Recorder({ router, producers: [vp8], output: join(tempDir('vp8-'), 'out.mp4') });
+      const output = join(tempDir('vp8-'), 'out.mp4');
+      const recorder = new Recorder({ router, producers: [vp8], output });
       await expect(recorder.start()).rejects.toThrow(/codec video\/VP8 is not supported; supported codecs: video\/h264, audio\/opus/);
       expect(await transportIds(router)).toEqual(before);
+      expect(existsSync(output)).toBe(false);
     } finally {
       rig.close();
     }

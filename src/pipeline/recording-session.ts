@@ -29,6 +29,8 @@ export interface RecordingSummary {
   durationMs: number;
   /** Bytes written to the output. */
   bytes: number;
+  /** Most output held in memory at once while the destination was slower than the media (backpressure). */
+  maxQueuedBytes: number;
   fragments: number;
   streams: StreamStats[];
 }
@@ -69,10 +71,6 @@ export class RecordingSession {
           options,
         ),
     );
-  }
-
-  get streams(): readonly StreamSpec[] {
-    return this.pipelines.map((p) => p.spec);
   }
 
   /** One raw RTP packet of stream `index`, arrived at `nowMs`. */
@@ -127,6 +125,7 @@ export class RecordingSession {
     return {
       durationMs: Math.max(0, ...streams.map((s) => s.lastSampleMs)),
       bytes: this.sink.bytesWritten,
+      maxQueuedBytes: this.sink.maxQueuedBytes,
       fragments: this.fragmenter.stats.fragmentsWritten,
       streams,
     };

@@ -140,11 +140,6 @@ export class StreamPipeline {
     this.silence = spec.codec === 'opus' ? opusSilencePacket(spec.channels === 1 ? 1 : 2) : undefined;
   }
 
-  /** Track timescale: units per second of sample times (the RTP clock rate). */
-  get timescale(): number {
-    return this.spec.clockRate;
-  }
-
   /** One RTP packet as received; `arrivalMs` is its wall-clock arrival time. */
   receive(raw: Buffer, arrivalMs: number): void {
     this.nowMs = arrivalMs;

@@ -13,6 +13,11 @@ export interface DirectStream {
 /** Our own SSRC in RTCP feedback; any fixed value works, mediasoup routes feedback by media SSRC. */
 const RECORDER_SSRC = 0x5245_4330;
 
+/** Throws UnsupportedCodecError, naming what is supported, if a producer's codec cannot be recorded. */
+export function checkRecordable(producers: types.Producer[]): void {
+  for (const producer of producers) codecForMimeType(producerMimeType(producer));
+}
+
 /**
  * Consumes `producers` through one DirectTransport, each consumer created paused (resumed by
  * the caller once the output is ready). RTX is left out of the capabilities so retransmissions
@@ -22,10 +27,6 @@ export async function consumeProducers(
   router: types.Router,
   producers: types.Producer[],
 ): Promise<{ transport: types.DirectTransport; streams: DirectStream[] }> {
-  for (const producer of producers) {
-    // Checked before anything is created, so an unsupported codec leaves nothing to clean up.
-    codecForMimeType(producerMimeType(producer));
-  }
   const transport = await router.createDirectTransport();
   try {
     const streams: DirectStream[] = [];
