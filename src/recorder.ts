@@ -1,4 +1,5 @@
 import { EventEmitter } from 'node:events';
+import { rm } from 'node:fs/promises';
 import { performance } from 'node:perf_hooks';
 import type { Writable } from 'node:stream';
 import type { types } from 'mediasoup';
@@ -101,7 +102,10 @@ export class Recorder extends EventEmitter<RecorderEvents> {
       this.streams = streams;
     } catch (error) {
       this.state = 'stopped';
-      await this.sink?.end().catch(() => undefined);
+      if (this.sink) {
+        await this.sink.end().catch(() => undefined);
+        if (typeof this.options.output === 'string') await rm(this.options.output, { force: true });
+      }
       throw error instanceof RecorderError ? error : new RecorderError((error as Error).message, undefined, { cause: error });
     }
     const session = new RecordingSession(this.streams, this.sink, {
@@ -121,7 +125,7 @@ export class Recorder extends EventEmitter<RecorderEvents> {
     session.requestKeyframes(performance.now());
     this.arm();
     if (this.options.statsIntervalMs) {
-      this.statsTimer = setInterval(() => this.emit('stats', this.stats()), this.options.statsIntervalMs);
+      this.statsTimer = setInterval(() => this.guard(undefined, () => this.emit('stats', this.stats())), this.options.statsIntervalMs);
       this.statsTimer.unref();
     }
     this.emit('started');
