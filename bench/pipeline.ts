@@ -10,10 +10,15 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { Writable } from 'node:stream';
 import { RtpPacket } from 'werift-rtp';
+import { H264Depacketizer } from '../src/codec/h264.js';
+import { OpusDepacketizer } from '../src/codec/opus.js';
+import { JitterBuffer } from '../src/jitter/jitter-buffer.js';
 import { RecordingSession } from '../src/pipeline/recording-session.js';
+import { parseRtpPacket } from '../src/rtp/packet.js';
+import { TimestampUnwrapper } from '../src/rtp/unwrap.js';
 import { Sink } from '../src/sink/sink.js';
-import { median } from './stats.js';
 import { loadCaptureFiles, packetsInTimeOrder, streamSpecOf } from '../src/source/capture.js';
+import { median } from './stats.js';
 
 const FIXTURES = new URL('../fixtures/', import.meta.url).pathname;
 const REPEATS = 9;
@@ -71,25 +76,45 @@ function cpuNsPerPacket(run: () => void): number {
   return ((used.user + used.system) * 1000) / queue.length;
 }
 
-const ours: number[] = [];
-const baseline: number[] = [];
 let sink = 0;
-if (!globalThis.gc) throw new Error('run with node --expose-gc (npm run bench does)');
-for (let r = 0; r < REPEATS + WARMUP_RUNS; r++) {
-  const oursNs = cpuNsPerPacket(() => {
+/** Each run feeds the whole looped fixture; the stages show where the time goes. All run interleaved, so machine drift hits each alike. */
+const runs: Record<string, () => void> = {
+  baseline: () => {
+    for (const { data } of queue) sink += RtpPacket.deSerialize(data).payload.length;
+  },
+  parse: () => {
+    for (const { data } of queue) sink += parseRtpPacket(data).payload.length;
+  },
+  jitter: () => {
+    const buffers = capture.streams.map(() => new JitterBuffer({}, { onPacket: (p) => (sink += p.payload.length), onLoss: () => undefined, sendNack: () => undefined }));
+    for (const { index, data, timeMs } of queue) buffers[index]!.push(parseRtpPacket(data), timeMs);
+  },
+  depacketize: () => {
+    const onFrame = (): number => sink++;
+    const buffers = capture.streams.map((s) => {
+      const depacketizer = s.kind === 'video' ? new H264Depacketizer(onFrame) : new OpusDepacketizer(onFrame);
+      const unwrap = new TimestampUnwrapper();
+      return new JitterBuffer({}, { onPacket: (p) => depacketizer.push(p, unwrap.unwrap(p.timestamp)), onLoss: () => undefined, sendNack: () => undefined });
+    });
+    for (const { index, data, timeMs } of queue) buffers[index]!.push(parseRtpPacket(data), timeMs);
+  },
+  ours: () => {
     const session = newSession();
     feed(session);
     void session.finish();
-  });
-  const baselineNs = cpuNsPerPacket(() => {
-    for (const { data } of queue) sink += RtpPacket.deSerialize(data).payload.length;
-  });
-  if (r >= WARMUP_RUNS) {
-    // The first rounds warm the JIT up and are not counted.
-    ours.push(oursNs);
-    baseline.push(baselineNs);
+  },
+};
+if (!globalThis.gc) throw new Error('run with node --expose-gc (npm run bench does)');
+const ns: Record<string, number[]> = {};
+for (let r = 0; r < REPEATS + WARMUP_RUNS; r++) {
+  for (const [name, run] of Object.entries(runs)) {
+    const t = cpuNsPerPacket(run);
+    if (r >= WARMUP_RUNS) (ns[name] ??= []).push(t); // the first rounds warm the JIT up
   }
 }
+const spread = (v: number[]): { median: number; min: number; max: number; runs: number[] } => ({ median: median(v), min: Math.min(...v), max: Math.max(...v), runs: v });
+const ours = ns.ours!;
+const baseline = ns.baseline!;
 
 function heapBytes(): number {
   globalThis.gc?.();
@@ -110,8 +135,9 @@ const result = {
   date: new Date().toISOString(),
   node: process.version,
   fixture: { packets: queue.length, mediaBytes, seconds: (queue.at(-1)!.timeMs - queue[0]!.timeMs) / 1000 },
-  cpuPerPacketNs: { median: median(ours), min: Math.min(...ours), max: Math.max(...ours), runs: ours },
-  baselineWeriftDeserializeNs: { median: median(baseline), min: Math.min(...baseline), max: Math.max(...baseline), runs: baseline },
+  cpuPerPacketNs: spread(ours),
+  baselineWeriftDeserializeNs: spread(baseline),
+  stagesCumulativeNs: { parse: spread(ns.parse!), parseJitter: spread(ns.jitter!), parseJitterDepacketize: spread(ns.depacketize!), all: spread(ours) },
   ratioOursToBaseline: median(ours) / median(baseline),
   throughputMediaMBps: mediaBytes / (median(ours) * queue.length) * 1e3,
   memory: { concurrentRecordings: CONCURRENT_RECORDINGS, bytesPerRecording },
@@ -129,6 +155,15 @@ process.stdout.write(
     row('ours: jitter buffer + depacketizer + fMP4 muxer + sink', result.cpuPerPacketNs),
     row('baseline: werift-rtp RtpPacket.deSerialize only', result.baselineWeriftDeserializeNs),
     '',
+    'Where the time goes (cumulative stages, same runs):',
+    '',
+    '| stages | median ns | spread |',
+    '| --- | --- | --- |',
+    row('parse', result.stagesCumulativeNs.parse),
+    row('parse + jitter buffer', result.stagesCumulativeNs.parseJitter),
+    row('parse + jitter buffer + depacketizers', result.stagesCumulativeNs.parseJitterDepacketize),
+    row('all: + clock, keyframe gate, silence fill, fMP4 fragmenter, sink', result.stagesCumulativeNs.all),
+    '',
     `ours / baseline: ${result.ratioOursToBaseline.toFixed(2)} (target: under 1000 ns per packet; ours is ${(median(ours) / 1000).toFixed(2)} of it)`,
     `throughput: ${result.throughputMediaMBps.toFixed(0)} MB/s of media per core`,
     `memory: ${(bytesPerRecording / 1e6).toFixed(3)} MB per recording with ${CONCURRENT_RECORDINGS} at once (target 1.2 MB)`,
@@ -137,4 +172,4 @@ process.stdout.write(
 );
 mkdirSync(new URL('./results/', import.meta.url), { recursive: true });
 writeFileSync(new URL(`./results/pipeline-${result.date.slice(0, 10)}.json`, import.meta.url), `${JSON.stringify(result, null, 2)}\n`);
-if (sink < 0) process.stdout.write('unreachable\n'); // keeps the baseline loop's work observable
+if (sink < 0) process.stdout.write('unreachable\n'); // keeps the measured loops' work observable
