@@ -57,7 +57,7 @@ function nullSink(): Sink {
 
 function newSession(): RecordingSession {
   const streams = capture.streams.map((s) => ({ spec: streamSpecOf(s) }));
-  return new RecordingSession(streams, nullSink(), { onGap: () => undefined, onKeyframe: () => undefined });
+  return new RecordingSession(streams, 'mp4', nullSink(), { onGap: () => undefined, onKeyframe: () => undefined });
 }
 
 /** Feeds packets [from, to) of the fixture into `session`, with capture times as arrival times. */

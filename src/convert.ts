@@ -1,4 +1,5 @@
 import type { Writable } from 'node:stream';
+import { checkContainerCodecs, containerFor, type Container } from './mux/container.js';
 import { RecordingSession, type RecordingOptions, type RecordingSummary } from './pipeline/recording-session.js';
 import { openFileSink } from './sink/file.js';
 import { Sink } from './sink/sink.js';
@@ -6,6 +7,8 @@ import { packetsInTimeOrder, streamSpecOf, type Capture, type CapturedStream } f
 
 /** Options of an offline conversion. */
 export interface ConvertOptions extends Omit<RecordingOptions, 'nack'> {
+  /** Container; default from the output path's extension, 'mp4' for a Writable. */
+  format?: Container;
   /** Called now and then with packets done and total. */
   onProgress?: (done: number, total: number) => void;
 }
@@ -31,9 +34,11 @@ export async function convertCapture(capture: Capture, output: string | Writable
   const onError = (error: Error): void => {
     outputError ??= error;
   };
-  const sink = typeof output === 'string' ? await openFileSink(output, onError) : new Sink(output, { onError, endDestination: false });
   const streams = capture.streams.map((s) => ({ spec: streamSpecOf(s) }));
-  const session = new RecordingSession(streams, sink, { onGap: () => undefined, onKeyframe: () => undefined }, options);
+  const container = containerFor(typeof output === 'string' ? output : undefined, options.format);
+  checkContainerCodecs(container, streams.map(({ spec }) => spec.codec));
+  const sink = typeof output === 'string' ? await openFileSink(output, onError) : new Sink(output, { onError, endDestination: false });
+  const session = new RecordingSession(streams, container, sink, { onGap: () => undefined, onKeyframe: () => undefined }, options);
   feedInCaptureTime(session, capture.streams, options.onProgress);
   const summary = await session.finish().catch(() => session.summary());
   if (outputError) throw outputError;

@@ -7,7 +7,8 @@ import { RecordingSession, type RecordingOptions, type RecordingSummary } from '
 import type { StreamGap, StreamStats } from './pipeline/stream-pipeline.js';
 import { openFileSink } from './sink/file.js';
 import { Sink } from './sink/sink.js';
-import { checkRecordable, consumeProducers, type DirectStream } from './source/mediasoup-direct.js';
+import { checkContainerCodecs, containerFor, type Container } from './mux/container.js';
+import { consumeProducers, recordableCodecs, type DirectStream } from './source/mediasoup-direct.js';
 
 /** How to record: which producers, where to, and tuning. */
 export interface RecorderOptions extends RecordingOptions {
@@ -17,8 +18,11 @@ export interface RecorderOptions extends RecordingOptions {
   producers: types.Producer[];
   /** A file path (created or truncated) or any Writable; a Writable is not ended by the recorder. */
   output: string | Writable;
-  /** Container; only 'mp4' (fragmented MP4) in this version. */
-  format?: 'mp4';
+  /**
+   * Container: 'mp4' (fragmented), 'webm', 'mkv', 'mka' (audio only) or 'ogg' (Opus only).
+   * Default: from the output path's extension; 'mp4' for a Writable.
+   */
+  format?: Container;
   /** Interval of `stats` events, in ms; 0 turns them off. Default 0. */
   statsIntervalMs?: number;
 }
@@ -80,22 +84,23 @@ export class Recorder extends EventEmitter<RecorderEvents> {
 
   constructor(private readonly options: RecorderOptions) {
     super();
-    if (options.format !== undefined && options.format !== 'mp4') {
-      throw new RecorderError(`format '${String(options.format)}' is not supported; supported: 'mp4'`);
-    }
     if (options.producers.length === 0) throw new RecorderError('no producers to record');
   }
 
   /**
    * Opens the output, consumes the producers and starts recording. Rejects (and leaves nothing
-   * behind) when the output cannot be opened or a producer's codec is not supported.
+   * behind) when the output cannot be opened, a producer's codec is not supported, or the
+   * container cannot hold the codecs (the error names the containers that can).
    */
   async start(): Promise<void> {
     if (this.state !== 'new') throw new RecorderError(`start() called on a ${this.state} recorder`);
     this.state = 'starting';
+    let container: Container;
     try {
       // Codecs first: an unsupported one must not leave an empty output file behind.
-      checkRecordable(this.options.producers);
+      const { output, format } = this.options;
+      container = containerFor(typeof output === 'string' ? output : undefined, format);
+      checkContainerCodecs(container, recordableCodecs(this.options.producers));
       this.sink = await this.openSink();
       const { transport, streams } = await consumeProducers(this.options.router, this.options.producers);
       this.transport = transport;
@@ -108,7 +113,7 @@ export class Recorder extends EventEmitter<RecorderEvents> {
       }
       throw error instanceof RecorderError ? error : new RecorderError((error as Error).message, undefined, { cause: error });
     }
-    const session = new RecordingSession(this.streams, this.sink, {
+    const session = new RecordingSession(this.streams, container, this.sink!, {
       onGap: (spec, gap) => this.emit('gap', { stream: spec.label, ...gap }),
       onKeyframe: (spec) => this.emit('keyframe', { stream: spec.label }),
     }, this.options);

@@ -85,23 +85,27 @@ describe('bad input to a live recording', () => {
     }
   });
 
-  it('rejects start() for a codec it cannot record, naming the supported ones', async () => {
+  it.each([
+    ['a codec it cannot record', 'video/H265', 'out.mp4', /codec video\/H265 is not supported; supported codecs: video\/h264, video\/vp8, video\/vp9, video\/av1, audio\/opus/],
+    ['a codec the container cannot hold', 'video/VP8', 'out.mp4', /VP8 cannot be recorded to mp4; use webm or mkv/],
+  ])('rejects start() for %s, naming the alternatives, and leaves nothing behind', async (_case, mimeType, file, message) => {
     const rig = await replayRig(capture);
     try {
-      const router = await rig.worker.createRouter({ mediaCodecs: [{ kind: 'video', mimeType: 'video/VP8', clockRate: 90000 }] });
+      const router = await rig.worker.createRouter({ mediaCodecs: [{ kind: 'video', mimeType, clockRate: 90000 }] });
       const transport = await router.createDirectTransport();
-      const vp8 = await transport.produce({
+      const producer = await transport.produce({
         kind: 'video',
-        rtpParameters: { codecs: [{ mimeType: 'video/VP8', payloadType: 100, clockRate: 90000 }], encodings: [{ ssrc: 1234 }] },
+        rtpParameters: { codecs: [{ mimeType, payloadType: 100, clockRate: 90000 }], encodings: [{ ssrc: 1234 }] },
       });
       const before = await transportIds(router);
-      const output = join(tempDir('vp8-'), 'out.mp4');
-      const recorder = new Recorder({ router, producers: [vp8], output });
-      await expect(recorder.start()).rejects.toThrow(/codec video\/VP8 is not supported; supported codecs: video\/h264, audio\/opus/);
+      const output = join(tempDir('refused-'), file);
+      const recorder = new Recorder({ router, producers: [producer], output });
+      await expect(recorder.start()).rejects.toThrow(message);
       expect(await transportIds(router)).toEqual(before);
       expect(existsSync(output)).toBe(false);
     } finally {
       rig.close();
     }
   });
+;
 });

@@ -1,7 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import type { Frame } from '../src/codec/frame.js';
+import type { Frame, H264Config } from '../src/codec/frame.js';
 import { H264Depacketizer } from '../src/codec/h264.js';
 import type { RtpPacket } from '../src/rtp/packet.js';
 import { rng } from './helpers/random.js';
@@ -46,6 +46,12 @@ const CLIP_AUS: Buffer[][] = (() => {
 })();
 
 const nalType = (nal: Buffer): number => nal[0]! & 0x1f;
+
+/** A frame's config, which must be an H264 one. */
+function h264Config(frame: Frame): H264Config {
+  expect(frame.config?.codec).toBe('h264');
+  return frame.config as H264Config;
+}
 
 /** A slice NAL unit of `size` bytes; first_mb_in_slice is 0 unless `middle`. */
 function slice(type: 1 | 5, size: number, opts: { middle?: boolean; seed?: number } = {}): Buffer {
@@ -148,8 +154,8 @@ describe('H264Depacketizer packet types', () => {
     expect(f.keyframe).toBe(true);
     expect(f.data).toEqual(avcc([SPS_320, PPS, idr]));
     expect(f.config).toMatchObject({ width: 320, height: 240, profileIndication: 66, profileCompatibility: SPS_320[2], levelIndication: 13 });
-    expect(f.config!.sps).toEqual([SPS_320]);
-    expect(f.config!.pps).toEqual([PPS]);
+    expect(h264Config(f).sps).toEqual([SPS_320]);
+    expect(h264Config(f).pps).toEqual([PPS]);
     expect(d.stats).toMatchObject({ framesEmitted: 1, framesDroppedIncomplete: 0, packetsMalformed: 0 });
   });
 
@@ -395,8 +401,8 @@ describe('H264Depacketizer parameter sets', () => {
       '1280x720',
       undefined,
     ]);
-    expect(frames[3]!.config!.sps).toEqual([SPS_720]); // the new SPS replaced the old one (same id)
-    expect(frames[3]!.config!.profileIndication).toBe(77);
+    expect(h264Config(frames[3]!).sps).toEqual([SPS_720]); // the new SPS replaced the old one (same id)
+    expect(h264Config(frames[3]!).profileIndication).toBe(77);
     expect(frames[4]!.data.subarray(0, 8 + SPS_720.length + PPS.length)).toEqual(avcc([SPS_720, PPS]));
   });
 

@@ -190,7 +190,7 @@ describe('codec boxes', () => {
 
 describe('init segment', () => {
   const tracks = (): Parameters<typeof initSegment>[0] => [
-    { kind: 'video', trackId: 1, timescale: 90000, config: config320() },
+    { kind: 'video', trackId: 1, timescale: 90000, codec: 'h264', config: config320() },
     { kind: 'audio', trackId: 2, timescale: 48000, channels: 2, preSkip: 312 },
   ];
 
@@ -223,7 +223,7 @@ describe('init segment', () => {
   });
 
   it('a video track without configuration gets an avc3 entry with no parameter sets and tkhd 0x0', () => {
-    const { info } = parseMp4(initSegment([{ kind: 'video', trackId: 1, timescale: 90000, config: undefined }]).data);
+    const { info } = parseMp4(initSegment([{ kind: 'video', trackId: 1, timescale: 90000, codec: 'h264', config: undefined }]).data);
     expect(info.tracks[0]!.codec).toBe('avc3.42e01f');
     expect(info.tracks[0]!.track_width).toBe(0);
     expect(info.tracks[0]!.video!.width).toBeGreaterThan(0);
@@ -245,7 +245,7 @@ describe('movie fragments', () => {
     const video = gop40().slice(0, 6);
     const audio = opusPackets(20);
     const init = initSegment([
-      { kind: 'video', trackId: 1, timescale: 90000, config: video[0]!.config },
+      { kind: 'video', trackId: 1, timescale: 90000, codec: 'h264', config: video[0]!.config },
       { kind: 'audio', trackId: 2, timescale: 48000, channels: 2, preSkip: 0 },
     ]).data;
     const flag = (k: boolean): number => (k ? SAMPLE_FLAGS_SYNC : SAMPLE_FLAGS_NON_SYNC);
@@ -287,7 +287,7 @@ describe('movie fragments', () => {
   it('tfdt version 1 carries decode times past 2^32', () => {
     const video = gop40().slice(0, 2);
     const base = 2 ** 32 + 90000 * 3; // 13.3 h at 90 kHz
-    const init = initSegment([{ kind: 'video', trackId: 1, timescale: 90000, config: video[0]!.config }]).data;
+    const init = initSegment([{ kind: 'video', trackId: 1, timescale: 90000, codec: 'h264', config: video[0]!.config }]).data;
     const frag = handFragment(1, [
       { trackId: 1, tfdt: base, durations: [9000, 9000], samples: video.map((u) => u.data), flags: [SAMPLE_FLAGS_SYNC, SAMPLE_FLAGS_NON_SYNC] },
     ]);

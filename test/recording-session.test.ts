@@ -41,6 +41,7 @@ async function record(name: string, changes: { video?: CapturedPacket[]; audio?:
   const file = join(dir, `${name}.mp4`);
   const session = new RecordingSession(
     streams.map((s) => ({ spec: streamSpecOf(s), feedback })),
+    'mp4',
     await openFileSink(file, (e) => {
       throw e;
     }),

@@ -1,9 +1,11 @@
 import { parseArgs } from 'node:util';
 import { convertCapture, type ConvertSummary } from '../convert.js';
+import type { Container } from '../mux/container.js';
 import { loadCaptureFiles } from '../source/capture.js';
 import { formatSummaryLine } from './summary.js';
 
-const USAGE = 'usage: mediasoup-recorder convert <capture.pcap|.pcapng> --sdp <session.sdp> -o <out.mp4> [--latency-ms 150] [--json]';
+const USAGE =
+  'usage: mediasoup-recorder convert <capture.pcap|.pcapng> --sdp <session.sdp> -o <out.mp4|.webm|.mkv|.mka|.ogg> [--format mp4|webm|mkv|mka|ogg] [--latency-ms 150] [--json]';
 
 /** `convert`: pcap/pcapng + SDP -> fragmented MP4. Returns the process exit code. */
 export async function convertCommand(argv: string[]): Promise<number> {
@@ -14,6 +16,7 @@ export async function convertCommand(argv: string[]): Promise<number> {
       sdp: { type: 'string' },
       output: { type: 'string', short: 'o' },
       'latency-ms': { type: 'string' },
+      format: { type: 'string' },
       json: { type: 'boolean', default: false },
     },
   });
@@ -26,7 +29,7 @@ export async function convertCommand(argv: string[]): Promise<number> {
   if (latencyMs !== undefined && !(latencyMs >= 0)) throw new Error(`--latency-ms must be a number of ms, got ${values['latency-ms']}`);
   const capture = loadCaptureFiles(capturePath, values.sdp);
   const progress = process.stderr.isTTY && !values.json ? progressBar() : undefined;
-  const summary: ConvertSummary = await convertCapture(capture, values.output, { latencyMs, onProgress: progress });
+  const summary: ConvertSummary = await convertCapture(capture, values.output, { latencyMs, format: values.format as Container | undefined, onProgress: progress });
   if (progress) process.stderr.write('\n');
   if (summary.truncated) process.stderr.write(`warning: ${summary.truncated}; converted what came before\n`);
   process.stdout.write(values.json ? `${JSON.stringify({ path: values.output, ...summary })}\n` : `${formatSummaryLine(values.output, summary)}\n`);

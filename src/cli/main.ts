@@ -2,7 +2,7 @@
 import { convertCommand } from './convert-command.js';
 
 const USAGE = `usage:
-  mediasoup-recorder convert <capture.pcap|.pcapng> --sdp <session.sdp> -o <out.mp4> [--latency-ms 150] [--json]
+  mediasoup-recorder convert <capture.pcap|.pcapng> --sdp <session.sdp> -o <out.mp4|.webm|.mkv|.mka|.ogg> [--format F] [--latency-ms 150] [--json]
   mediasoup-recorder demo [-o out/demo.mp4] [--speed 1]`;
 
 async function main(argv: string[]): Promise<number> {

@@ -331,6 +331,7 @@ export class H264Depacketizer implements Depacketizer {
     const sps = this.spsList[0]!;
     const info = this.spsInfo[0]!;
     this.lastConfig = {
+      codec: 'h264',
       sps: this.spsList.slice(),
       pps: this.ppsList.slice(),
       width: info.width,

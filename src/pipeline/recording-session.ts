@@ -1,5 +1,5 @@
-import { Mp4Fragmenter } from '../mux/mp4/fragmenter.js';
-import type { Mp4TrackSpec } from '../mux/mp4/track.js';
+import type { Container } from '../mux/container.js';
+import { createMuxer, type FilePatch, type Muxer } from '../mux/muxer.js';
 import type { Sink } from '../sink/sink.js';
 import { RecordingClock } from './recording-clock.js';
 import type { StreamSpec } from './stream-spec.js';
@@ -13,7 +13,7 @@ import {
 
 /** Tuning for a whole recording. */
 export interface RecordingOptions extends StreamPipelineOptions {
-  /** Target length of one MP4 fragment, in ms of media: at most this much is lost if the process dies. Default 1000. */
+  /** Target length of one fragment (MP4) or cluster (Matroska), in ms of media: about what a killed process loses. Default 1000. */
   fragmentDurationMs?: number;
 }
 
@@ -31,6 +31,7 @@ export interface RecordingSummary {
   bytes: number;
   /** Most output held in memory at once while the destination was slower than the media (backpressure). */
   maxQueuedBytes: number;
+  /** Container units written: MP4 fragments, Matroska clusters, Ogg pages. */
   fragments: number;
   streams: StreamStats[];
 }
@@ -43,27 +44,25 @@ export interface RecordingSummary {
 export class RecordingSession {
   private readonly clock = new RecordingClock();
   private readonly pipelines: StreamPipeline[];
-  private readonly fragmenter: Mp4Fragmenter;
+  private readonly muxer: Muxer;
   private finished = false;
+  private patches: FilePatch[] = [];
 
   constructor(
     streams: { spec: StreamSpec; feedback?: StreamFeedback }[],
+    container: Container,
     private readonly sink: Sink,
     events: RecordingEvents,
     options: RecordingOptions = {},
   ) {
-    this.fragmenter = new Mp4Fragmenter({
-      tracks: streams.map(({ spec }) => trackFor(spec)),
-      fragmentDurationMs: options.fragmentDurationMs ?? 1000,
-      write: (unit) => sink.writev(unit),
-    });
+    this.muxer = createMuxer(container, streams.map(({ spec }) => spec), (unit) => sink.writev(unit), options);
     this.pipelines = streams.map(
       ({ spec, feedback }, index) =>
         new StreamPipeline(
           spec,
           this.clock,
           {
-            onSample: (sample) => this.fragmenter.addSample(index, sample),
+            onSample: (sample) => this.muxer.addSample(index, sample),
             onGap: (gap) => events.onGap(spec, gap),
             onKeyframe: () => events.onKeyframe(spec),
           },
@@ -114,9 +113,9 @@ export class RecordingSession {
     if (!this.finished) {
       this.finished = true;
       for (const pipeline of this.pipelines) pipeline.finish();
-      this.fragmenter.finish();
+      this.patches = this.muxer.finish();
     }
-    await this.sink.end();
+    await this.sink.end(this.patches);
     return this.summary();
   }
 
@@ -126,14 +125,8 @@ export class RecordingSession {
       durationMs: Math.max(0, ...streams.map((s) => s.lastSampleMs)),
       bytes: this.sink.bytesWritten,
       maxQueuedBytes: this.sink.maxQueuedBytes,
-      fragments: this.fragmenter.stats.fragmentsWritten,
+      fragments: this.muxer.unitsWritten,
       streams,
     };
   }
-}
-
-function trackFor(spec: StreamSpec): Mp4TrackSpec {
-  if (spec.codec === 'h264') return { kind: 'video', codec: 'h264', timescale: spec.clockRate };
-  // RTP carries no Opus pre-skip; 0 keeps the first sample at its RTP time (A/V sync over a few ms of decoder warm-up).
-  return { kind: 'audio', codec: 'opus', timescale: 48000, channels: spec.channels ?? 2, preSkip: 0 };
 }

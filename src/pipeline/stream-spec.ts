@@ -1,7 +1,7 @@
 /** What the pipeline must know about one incoming RTP stream. */
 export interface StreamSpec {
   kind: 'audio' | 'video';
-  codec: 'h264' | 'opus';
+  codec: 'h264' | 'vp8' | 'vp9' | 'av1' | 'opus';
   payloadType: number;
   /** RTP clock rate in Hz (90000 for video, 48000 for Opus). */
   clockRate: number;
@@ -16,6 +16,9 @@ export interface StreamSpec {
 /** Codecs this version records, by RTP mime type (lower case). */
 export const SUPPORTED_CODECS: Record<string, { kind: 'audio' | 'video'; codec: StreamSpec['codec'] }> = {
   'video/h264': { kind: 'video', codec: 'h264' },
+  'video/vp8': { kind: 'video', codec: 'vp8' },
+  'video/vp9': { kind: 'video', codec: 'vp9' },
+  'video/av1': { kind: 'video', codec: 'av1' },
   'audio/opus': { kind: 'audio', codec: 'opus' },
 };
 

@@ -1,4 +1,5 @@
 import type { Writable } from 'node:stream';
+import type { FilePatch } from '../mux/muxer.js';
 
 /**
  * Where the muxer's bytes go, one unit (init segment, fragment) at a time. `writev()` never throws
@@ -15,6 +16,8 @@ export interface SinkOptions {
   endDestination: boolean;
   /** After a write error: cut the output back to `committedBytes` (the bytes of whole units it confirmed). */
   rollBack?: (committedBytes: number) => Promise<void>;
+  /** After a clean end: write `patches` over the finished output (only an output that can seek back). */
+  patch?: (patches: FilePatch[]) => Promise<void>;
 }
 
 export class Sink {
@@ -59,13 +62,16 @@ export class Sink {
     this.send(unit);
   }
 
-  /** Writes what is queued, then closes (files) or leaves open (caller's streams). Resolves when done; rejects with the first write error. */
-  end(): Promise<void> {
-    this.ending ??= this.finish();
+  /**
+   * Writes what is queued, then closes (files) or leaves open (caller's streams), then applies
+   * `patches` where the output can take them. Resolves when done; rejects with the first write error.
+   */
+  end(patches: FilePatch[] = []): Promise<void> {
+    this.ending ??= this.finish(patches);
     return this.ending;
   }
 
-  private async finish(): Promise<void> {
+  private async finish(patches: FilePatch[]): Promise<void> {
     while (this.queue.length > 0 && !this.failed) {
       await new Promise<void>((resolve) => {
         const done = (): void => {
@@ -95,6 +101,7 @@ export class Sink {
       }
     });
     if (this.failed) return this.failedEnd();
+    if (patches.length > 0) await this.options.patch?.(patches);
   }
 
   private async failedEnd(): Promise<void> {

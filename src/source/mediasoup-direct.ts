@@ -13,9 +13,9 @@ export interface DirectStream {
 /** Our own SSRC in RTCP feedback; any fixed value works, mediasoup routes feedback by media SSRC. */
 const RECORDER_SSRC = 0x5245_4330;
 
-/** Throws UnsupportedCodecError, naming what is supported, if a producer's codec cannot be recorded. */
-export function checkRecordable(producers: types.Producer[]): void {
-  for (const producer of producers) codecForMimeType(producerMimeType(producer));
+/** The codec of each producer; throws UnsupportedCodecError, naming what is supported, if one cannot be recorded. */
+export function recordableCodecs(producers: types.Producer[]): StreamSpec['codec'][] {
+  return producers.map((producer) => codecForMimeType(producerMimeType(producer)).codec);
 }
 
 /**

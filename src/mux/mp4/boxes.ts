@@ -10,7 +10,8 @@
  * The fragment writers run once per fragment and write in place into a Buffer sized in advance
  * (see `moofSize`), so a fragment costs one allocation.
  */
-import type { H264Config } from '../../codec/frame.js';
+import type { Av1Config, H264Config, Vp9Config, VideoConfig } from '../../codec/frame.js';
+import { av1CodecConfigurationRecord, vpCodecConfigurationRecord } from '../codec-private.js';
 
 // ---------------------------------------------------------------------------------------------
 // Box header helpers
@@ -246,9 +247,41 @@ export function avcC(config: H264Config | undefined): Buffer {
  * come in-band, which is what lets a later keyframe carry a new SPS (resolution change).
  */
 export function avc3(config: H264Config | undefined, width: number, height: number): Buffer {
+  return visualSampleEntry('avc3', width, height, avcC(config));
+}
+
+/**
+ * vp09 VisualSampleEntry with its vpcC (VP codec ISO-BMFF binding). VP9 key frames describe
+ * themselves, so a resolution change needs nothing more in the file.
+ */
+export function vp09(config: Vp9Config | undefined, width: number, height: number): Buffer {
+  const record = vpCodecConfigurationRecord(config ?? { ...PLACEHOLDER_VP9, width, height });
+  return visualSampleEntry('vp09', width, height, fullBox('vpcC', 1, 0, record));
+}
+
+/** av01 VisualSampleEntry with its av1C (AV1-ISOBMFF); key frames also carry the sequence header in-band. */
+export function av01(config: Av1Config | undefined, width: number, height: number): Buffer {
+  // Without a sequence header yet: profile 0, 8-bit 4:2:0, no configOBUs (the in-band one is used).
+  const record = config ? av1CodecConfigurationRecord(config) : Buffer.from([0x81, 0x08, 0x0c, 0]);
+  return visualSampleEntry('av01', width, height, box('av1C', record));
+}
+
+/** VP9 profile 0, 8-bit 4:2:0 BT.709-unspecified: what a track declares before its first key frame. */
+const PLACEHOLDER_VP9: Omit<Vp9Config, 'width' | 'height'> = {
+  codec: 'vp9',
+  profile: 0,
+  bitDepth: 8,
+  chromaSubsampling: 1,
+  colourPrimaries: 2,
+  transferCharacteristics: 2,
+  matrixCoefficients: 2,
+  fullRange: false,
+};
+
+function visualSampleEntry(type: string, width: number, height: number, config: Buffer): Buffer {
   const compressorName = zeros(32);
   return box(
-    'avc3',
+    type,
     zeros(6), // reserved
     u16(1), // data_reference_index
     u16(0), u16(0), zeros(12), // pre_defined, reserved, pre_defined[3]
@@ -259,7 +292,7 @@ export function avc3(config: H264Config | undefined, width: number, height: numb
     compressorName,
     u16(0x0018), // depth
     u16(0xffff), // pre_defined = -1
-    avcC(config),
+    config,
   );
 }
 
@@ -323,8 +356,9 @@ export type InitTrack =
       kind: 'video';
       trackId: number;
       timescale: number;
-      /** First decoder configuration; undefined writes an avc3 entry without parameter sets. */
-      config: H264Config | undefined;
+      codec: 'h264' | 'vp9' | 'av1';
+      /** First decoder configuration; undefined writes an entry without one (the stream carries it in-band). */
+      config: VideoConfig | undefined;
     }
   | { kind: 'audio'; trackId: number; timescale: number; channels: number; preSkip: number };
 
@@ -337,16 +371,22 @@ export function trak(t: InitTrack): Buffer {
   let height = 0;
   let entry: Buffer;
   if (t.kind === 'video') {
-    if (t.config) {
-      width = t.config.width;
-      height = t.config.height;
-      entry = avc3(t.config, width, height);
-    } else {
-      // tkhd 0x0: no presentation size to impose (Chromium would derive a display aspect ratio
-      // from a non-zero tkhd size); the sample entry needs a non-zero coded size for Chromium's
-      // config validation; decoders take the real size from the in-band SPS.
-      entry = avc3(undefined, PLACEHOLDER_VIDEO_SIZE.width, PLACEHOLDER_VIDEO_SIZE.height);
+    // Without a config: tkhd 0x0, no presentation size to impose (Chromium would derive a display
+    // aspect ratio from a non-zero tkhd size); the sample entry needs a non-zero coded size for
+    // Chromium's config validation; decoders take the real size from the stream.
+    const config = t.config?.codec === t.codec ? t.config : undefined;
+    if (config) {
+      width = config.width;
+      height = config.height;
     }
+    const entryWidth = config?.width ?? PLACEHOLDER_VIDEO_SIZE.width;
+    const entryHeight = config?.height ?? PLACEHOLDER_VIDEO_SIZE.height;
+    entry =
+      t.codec === 'vp9'
+        ? vp09(config as Vp9Config | undefined, entryWidth, entryHeight)
+        : t.codec === 'av1'
+          ? av01(config as Av1Config | undefined, entryWidth, entryHeight)
+          : avc3(config as H264Config | undefined, entryWidth, entryHeight);
   } else {
     entry = opusSampleEntry(t.channels, t.preSkip);
   }

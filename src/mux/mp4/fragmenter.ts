@@ -38,7 +38,7 @@
  *
  * Cost per sample: its trun entry and a reference; payload bytes are not touched.
  */
-import type { H264Config } from '../../codec/frame.js';
+import type { VideoConfig } from '../../codec/frame.js';
 import {
   type InitSegment,
   type InitTrack,
@@ -111,7 +111,9 @@ class TrackState {
   readonly msPerTick: number;
   /** Duration for a held last sample with no stated and no previous duration. */
   readonly fallbackDuration: number;
-  config: H264Config | undefined;
+  config: VideoConfig | undefined;
+  /** Sample entry codec, fixed by the track spec; a config of another codec is ignored. */
+  readonly codec: Mp4TrackSpec['codec'];
   seenKeyframe = false;
 
   // Samples of the fragment being built; entry count-1 has no duration yet when `open`.
@@ -135,6 +137,7 @@ class TrackState {
 
   constructor(spec: Mp4TrackSpec, trackId: number) {
     this.trackId = trackId;
+    this.codec = spec.codec;
     this.isVideo = spec.kind === 'video';
     this.timescale = spec.timescale;
     this.msPerTick = 1000 / spec.timescale;
@@ -228,7 +231,7 @@ export class Mp4Fragmenter {
       } else {
         t.seenKeyframe = true;
       }
-      if (sample.config !== undefined && t.config === undefined) {
+      if (sample.config !== undefined && t.config === undefined && sample.config.codec === t.codec) {
         t.config = sample.config;
         if (this.init === undefined) this.videoWithoutConfig--;
       }
@@ -389,7 +392,7 @@ export class Mp4Fragmenter {
       const t = this.tracks[i]!;
       if (omitEmptyVideo && t.isVideo && t.config === undefined && t.endDts < 0) return;
       tracks.push(spec.kind === 'video'
-        ? { kind: 'video', trackId: t.trackId, timescale: spec.timescale, config: t.config }
+        ? { kind: 'video', trackId: t.trackId, timescale: spec.timescale, codec: spec.codec, config: t.config }
         : { kind: 'audio', trackId: t.trackId, timescale: spec.timescale, channels: spec.channels, preSkip: spec.preSkip });
     });
     const init = initSegment(tracks);

@@ -1,8 +1,8 @@
-import type { H264Config } from '../../codec/frame.js';
+import type { VideoConfig } from '../../codec/frame.js';
 
 /** A track as declared to the fragmenter before recording starts. */
 export type Mp4TrackSpec =
-  | { kind: 'video'; codec: 'h264'; /** units per second of sample times; 90000 for RTP video */ timescale: number }
+  | { kind: 'video'; codec: 'h264' | 'vp9' | 'av1'; /** units per second of sample times; 90000 for RTP video */ timescale: number }
   | { kind: 'audio'; codec: 'opus'; /** 48000 for Opus */ timescale: number; channels: number; /** Opus pre-skip in 48 kHz samples */ preSkip: number };
 
 /** One sample handed to the fragmenter. */
@@ -13,6 +13,6 @@ export interface Mp4Sample {
   keyframe: boolean;
   /** Duration in the track's timescale if known up front (Opus); otherwise taken from the next sample. */
   duration?: number;
-  /** H264 only: set when the decoder configuration is new (first keyframe, resolution change). */
-  config?: H264Config;
+  /** Video: set when the decoder configuration is new (first keyframe, resolution change). */
+  config?: VideoConfig;
 }

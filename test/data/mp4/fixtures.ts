@@ -64,6 +64,7 @@ export function loadAccessUnits(file: string, width: number, height: number): Ac
     if (keyframe && sps.length > 0) {
       const s = sps[0]!;
       unit.config = {
+        codec: 'h264',
         sps: sps.map((b) => Buffer.from(b)),
         pps: pps.map((b) => Buffer.from(b)),
         width,

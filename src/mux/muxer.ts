@@ -1,0 +1,64 @@
+import type { StreamSpec } from '../pipeline/stream-spec.js';
+import type { Container } from './container.js';
+import { Mp4Fragmenter } from './mp4/fragmenter.js';
+import type { Mp4Sample, Mp4TrackSpec } from './mp4/track.js';
+
+/** Bytes to write over a finished file at `offset` (durations, sizes, seek entries known only at the end). */
+export interface FilePatch {
+  offset: number;
+  data: Buffer;
+}
+
+/**
+ * A container writer, whatever the container: samples in, units (init segment, fragments,
+ * clusters, pages) out through the `write` callback it was made with, each unit a list of Buffers
+ * to write together.
+ */
+export interface Muxer {
+  /** One frame of track `trackIndex` (the stream's index), dts in the track's timescale from the recording start. */
+  addSample(trackIndex: number, sample: Mp4Sample): void;
+  /** Writes what is held and the container's tail; returns patches for an output that can seek back (a file). */
+  finish(): FilePatch[];
+  /** Units written so far (init segment excluded): fragments, clusters or pages. */
+  readonly unitsWritten: number;
+}
+
+/** Writer options common to the containers. */
+export interface MuxerOptions {
+  /** Target length of one fragment or cluster, in ms of media. Default 1000. */
+  fragmentDurationMs?: number;
+}
+
+/** The writer for `container`, one track per stream, in the streams' order. */
+export function createMuxer(container: Container, streams: readonly StreamSpec[], write: (unit: Buffer[]) => void, options: MuxerOptions = {}): Muxer {
+  if (container === 'mp4') return new Mp4Muxer(streams.map(mp4Track), write, options);
+  throw new Error(`no writer for ${container} yet`);
+}
+
+class Mp4Muxer implements Muxer {
+  private readonly fragmenter: Mp4Fragmenter;
+
+  constructor(tracks: Mp4TrackSpec[], write: (unit: Buffer[]) => void, options: MuxerOptions) {
+    this.fragmenter = new Mp4Fragmenter({ tracks, write, fragmentDurationMs: options.fragmentDurationMs });
+  }
+
+  addSample(trackIndex: number, sample: Mp4Sample): void {
+    this.fragmenter.addSample(trackIndex, sample);
+  }
+
+  finish(): FilePatch[] {
+    this.fragmenter.finish();
+    return this.fragmenter.durationPatches();
+  }
+
+  get unitsWritten(): number {
+    return this.fragmenter.stats.fragmentsWritten;
+  }
+}
+
+function mp4Track(spec: StreamSpec): Mp4TrackSpec {
+  // RTP carries no Opus pre-skip; 0 keeps the first sample at its RTP time.
+  if (spec.codec === 'opus') return { kind: 'audio', codec: 'opus', timescale: 48000, channels: spec.channels ?? 2, preSkip: 0 };
+  if (spec.codec === 'vp8') throw new Error('VP8 cannot go into MP4 (checked before recording starts)');
+  return { kind: 'video', codec: spec.codec, timescale: spec.clockRate };
+}
