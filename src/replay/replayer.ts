@@ -11,7 +11,7 @@ import {
   RtcpTransportLayerFeedback,
 } from 'werift-rtp';
 import { packetsInTimeOrder, type CapturedStream } from '../source/capture.js';
-import { isH264Keyframe } from '../codec/h264-keyframe.js';
+import { startsKeyframe } from '../codec/keyframe-start.js';
 
 /** How to replay a capture into a router. */
 export interface ReplayOptions {
@@ -188,9 +188,9 @@ const NTP_UNIX_OFFSET_S = 2_208_988_800;
 
 /** All streams' packets in capture-time order, video from its first keyframe on (mediasoup drops video before one). */
 function sendQueue(streams: CapturedStream[]): { stream: CapturedStream; timeMs: number; data: Buffer }[] {
-  const started = new Set<CapturedStream>(streams.filter((s) => s.kind === 'audio'));
+  const started = new Set<CapturedStream>();
   return packetsInTimeOrder(streams).filter(({ stream, data }) => {
-    if (!started.has(stream) && stream.mimeType.toLowerCase() === 'video/h264' && isH264Keyframe(data)) started.add(stream);
+    if (!started.has(stream) && startsKeyframe(stream.mimeType, data)) started.add(stream);
     return started.has(stream) && (data[1]! & 0x7f) === stream.payloadType;
   });
 }
