@@ -2,6 +2,8 @@ import type { StreamSpec } from '../pipeline/stream-spec.js';
 import type { Container } from './container.js';
 import { Mp4Fragmenter } from './mp4/fragmenter.js';
 import type { Mp4Sample, Mp4TrackSpec } from './mp4/track.js';
+import { OggOpusWriter } from './ogg.js';
+import { MatroskaWriter, type MatroskaTrackSpec } from './webm/writer.js';
 
 /** Bytes to write over a finished file at `offset` (durations, sizes, seek entries known only at the end). */
 export interface FilePatch {
@@ -31,8 +33,45 @@ export interface MuxerOptions {
 
 /** The writer for `container`, one track per stream, in the streams' order. */
 export function createMuxer(container: Container, streams: readonly StreamSpec[], write: (unit: Buffer[]) => void, options: MuxerOptions = {}): Muxer {
-  if (container === 'mp4') return new Mp4Muxer(streams.map(mp4Track), write, options);
-  throw new Error(`no writer for ${container} yet`);
+  switch (container) {
+    case 'mp4':
+      return new Mp4Muxer(streams.map(mp4Track), write, options);
+    case 'ogg':
+      return new TailMuxer(new OggOpusWriter({ tracks: streams.map(audioTrack), write, pageDurationMs: options.fragmentDurationMs }), write, (w) => w.stats.pagesWritten);
+    default: {
+      const tracks = streams.map((spec): MatroskaTrackSpec => (spec.codec === 'opus' ? audioTrack(spec) : { kind: 'video', codec: spec.codec, timescale: spec.clockRate }));
+      const writer = new MatroskaWriter({ tracks, doctype: container === 'webm' ? 'webm' : 'matroska', write, flushIntervalMs: options.fragmentDurationMs });
+      return new TailMuxer(writer, write, (w) => w.stats.clustersWritten);
+    }
+  }
+}
+
+/** A writer that hands back its last unit and patches at finish() (Matroska, Ogg). */
+interface TailWriter {
+  addSample(trackIndex: number, sample: Mp4Sample): void;
+  finish(): { tail: Buffer[]; patches: FilePatch[] };
+}
+
+class TailMuxer<W extends TailWriter> implements Muxer {
+  constructor(
+    private readonly writer: W,
+    private readonly write: (unit: Buffer[]) => void,
+    private readonly units: (writer: W) => number,
+  ) {}
+
+  addSample(trackIndex: number, sample: Mp4Sample): void {
+    this.writer.addSample(trackIndex, sample);
+  }
+
+  finish(): FilePatch[] {
+    const { tail, patches } = this.writer.finish();
+    if (tail.length > 0) this.write(tail);
+    return patches;
+  }
+
+  get unitsWritten(): number {
+    return this.units(this.writer);
+  }
 }
 
 class Mp4Muxer implements Muxer {
@@ -56,9 +95,13 @@ class Mp4Muxer implements Muxer {
   }
 }
 
+/** Opus as every container declares it: RTP carries no pre-skip, and 0 keeps the first sample at its RTP time. */
+function audioTrack(spec: StreamSpec): { kind: 'audio'; codec: 'opus'; timescale: number; channels: number; preSkip: number } {
+  return { kind: 'audio', codec: 'opus', timescale: 48000, channels: spec.channels ?? 2, preSkip: 0 };
+}
+
 function mp4Track(spec: StreamSpec): Mp4TrackSpec {
-  // RTP carries no Opus pre-skip; 0 keeps the first sample at its RTP time.
-  if (spec.codec === 'opus') return { kind: 'audio', codec: 'opus', timescale: 48000, channels: spec.channels ?? 2, preSkip: 0 };
+  if (spec.codec === 'opus') return audioTrack(spec);
   if (spec.codec === 'vp8') throw new Error('VP8 cannot go into MP4 (checked before recording starts)');
   return { kind: 'video', codec: spec.codec, timescale: spec.clockRate };
 }

@@ -131,3 +131,14 @@ export function parseMp4(data: Buffer): ParsedMp4 {
     },
   };
 }
+
+/**
+ * mkvinfo (mkvtoolnix) of a Matroska/WebM file with every element (`--all`: cues, seek entries and
+ * each SimpleBlock), element positions (`-v -v`: "at N", absolute byte offset) and sizes (`-z`:
+ * "size N data size M", or "size is unknown"). Throws when mkvinfo fails.
+ */
+export function mkvinfo(file: string): string {
+  const r = spawnSync('mkvinfo', ['--ui-language', 'en_US', '--all', '-v', '-v', '-z', file], { encoding: 'utf8', maxBuffer: 256 * 1024 * 1024 });
+  if (r.status !== 0) throw new Error(`mkvinfo failed (${r.status}): ${r.stdout}${r.stderr}`);
+  return r.stdout;
+}
