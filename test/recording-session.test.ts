@@ -90,6 +90,25 @@ describe('RecordingSession over the fixture', () => {
     expect(Number(probe(run.file, 'video').nb_read_frames)).toBe(truth.video.encoded.frames - dropped);
   });
 
+  it('treats a frame the depacketizer must drop (broken FU-A, no packet lost) like a loss: nothing until the next keyframe', async () => {
+    // A middle FU-A fragment of frame 80 turned into a second start: the NAL cannot be rebuilt.
+    const payloadOffset = (p: CapturedPacket): number => 12 + 4 + p.data.readUInt16BE(14) * 4; // header + one-byte extension block
+    const brokenIndex = VIDEO.packets.findIndex((p) => {
+      const o = payloadOffset(p);
+      return frameOf(p) >= 80 && (p.data[o]! & 0x1f) === 28 && (p.data[o + 1]! & 0xc0) === 0;
+    });
+    const broken = VIDEO.packets[brokenIndex]!;
+    const data = Buffer.from(broken.data);
+    data[payloadOffset(broken) + 1]! |= 0x80;
+    const run = await record('video-broken', { video: VIDEO.packets.map((p, i) => (i === brokenIndex ? { ...p, data } : p)) });
+    const video = run.summary.streams[0]!;
+    const dropped = 120 - frameOf(broken);
+    expect(video.packetsLost).toBe(0);
+    expect(video.framesWritten).toBe(truth.video.encoded.frames - dropped);
+    expect(run.keyframeRequests).toBeGreaterThanOrEqual(1);
+    expect(ffmpegDecodeErrors(run.file)).toBe('');
+  });
+
   it('waits for a retransmission that comes within the latency and loses nothing', async () => {
     const lateIndex = VIDEO.packets.findIndex((p) => frameOf(p) === 75);
     const late = VIDEO.packets[lateIndex]!;

@@ -47,6 +47,7 @@
 import type { Av1Config, Depacketizer, DepacketizerStats, Frame, FrameCallback } from './frame.js';
 import type { RtpPacket } from '../rtp/packet.js';
 import { isShownAv1KeyFrame, parseAv1SequenceHeader, type Av1SequenceHeader } from './av1-sequence-header.js';
+import { FrameSlab } from './frame-slab.js';
 
 // OBU types (AV1 spec section 6.2.2).
 const OBU_SEQUENCE_HEADER = 1;
@@ -469,30 +470,6 @@ function leb128Size(n: number): number {
     size++;
   }
   return size;
-}
-
-/**
- * Hands out frame buffers as views of 256 kB slabs, the way Node pools buffers under 4 kB (the
- * same as H264Depacketizer's, where a buffer per frame measured a third to a half of the
- * depacketizer's time). A slab lives until all frames cut from it are collected.
- */
-class FrameSlab {
-  private static readonly SIZE = 256 * 1024;
-  /** Bigger frames (keyframes mostly) get a buffer of their own, so one cannot pin a slab alone. */
-  private static readonly MAX_SHARED = 32 * 1024;
-  private slab = Buffer.allocUnsafeSlow(0);
-  private pos = 0;
-
-  take(size: number): Buffer {
-    if (size > FrameSlab.MAX_SHARED) return Buffer.allocUnsafeSlow(size);
-    if (this.pos + size > this.slab.length) {
-      this.slab = Buffer.allocUnsafeSlow(FrameSlab.SIZE);
-      this.pos = 0;
-    }
-    const out = this.slab.subarray(this.pos, this.pos + size);
-    this.pos = (this.pos + size + 7) & ~7; // 8-byte aligned like Node's pool
-    return out;
-  }
 }
 
 function grow<T extends Int16Array | Uint8Array | Uint32Array>(old: T, bigger: T): T {

@@ -1,6 +1,6 @@
 import type { Depacketizer, Frame } from '../codec/frame.js';
-import { H264Depacketizer } from '../codec/h264.js';
-import { OpusDepacketizer, opusSilencePacket } from '../codec/opus.js';
+import { createDepacketizer } from '../codec/depacketizers.js';
+import { opusSilencePacket } from '../codec/opus.js';
 import { JitterBuffer } from '../jitter/jitter-buffer.js';
 import { KeyframeRequester } from '../jitter/keyframe-requester.js';
 import type { Mp4Sample } from '../mux/mp4/track.js';
@@ -126,10 +126,7 @@ export class StreamPipeline {
       },
     );
     const onFrame = (frame: Frame): void => this.onFrame(frame);
-    this.depacketizer =
-      spec.codec === 'h264'
-        ? new H264Depacketizer(onFrame, { spropParameterSets: spec.spropParameterSets })
-        : new OpusDepacketizer(onFrame);
+    this.depacketizer = createDepacketizer(spec, onFrame);
     this.keyframes = new KeyframeRequester({
       minIntervalMs: options.keyframeMinIntervalMs ?? 300,
       retryIntervalMs: options.keyframeRetryIntervalMs ?? 1000,
@@ -244,19 +241,26 @@ export class StreamPipeline {
   }
 
   private onOrderedPacket(packet: RtpPacket): void {
+    const dropped = this.depacketizer.stats.framesDroppedIncomplete;
     this.depacketizer.push(packet, this.releasedTimestamps.unwrap(packet.timestamp));
+    // A frame the depacketizer had to drop (malformed, sender error) breaks the reference chain as a loss does.
+    if (this.spec.kind === 'video' && this.depacketizer.stats.framesDroppedIncomplete !== dropped && !this.waitingForKeyframe) {
+      this.waitForKeyframe();
+    }
   }
 
   private onLoss(count: number): void {
     this.depacketizer.reset();
     const video = this.spec.kind === 'video';
-    if (video) {
-      // A lost packet breaks the reference chain: nothing decodes cleanly until the next keyframe.
-      this.waitingForKeyframe = true;
-      this.keyframes.setRttMs(this.jitter.rttMs); // no more than one request per round trip
-      this.keyframes.needKeyframe(this.nowMs);
-    }
+    // A lost packet breaks the reference chain: nothing decodes cleanly until the next keyframe.
+    if (video) this.waitForKeyframe();
     this.output.onGap({ lostPackets: count, waitingForKeyframe: video });
+  }
+
+  private waitForKeyframe(): void {
+    this.waitingForKeyframe = true;
+    this.keyframes.setRttMs(this.jitter.rttMs); // no more than one request per round trip
+    this.keyframes.needKeyframe(this.nowMs);
   }
 
   private onFrame(frame: Frame): void {
