@@ -6,6 +6,7 @@ import { KeyframeRequester } from '../jitter/keyframe-requester.js';
 import type { Mp4Sample } from '../mux/mp4/track.js';
 import { ClockMapper } from '../rtp/clock-mapper.js';
 import { parseRtpPacket, type RtpPacket } from '../rtp/packet.js';
+import { findHeaderExtension, rotationOf } from '../rtp/header-extension.js';
 import { TimestampUnwrapper } from '../rtp/unwrap.js';
 import type { RecordingClock } from './recording-clock.js';
 import type { StreamSpec } from './stream-spec.js';
@@ -97,6 +98,9 @@ export class StreamPipeline {
   /** Maps unwrapped RTP time to track time; re-anchored after an SSRC change or a resume. */
   private anchor: { rtp: number; dts: number } | undefined;
   private readonly silence: Buffer | undefined;
+  /** Video: latest rotation the sender signalled, and the one last written with a keyframe. */
+  private rotation: 0 | 90 | 180 | 270 = 0;
+  private writtenRotation: number | undefined;
   private readonly counters = {
     packetsReceived: 0,
     packetsMalformed: 0,
@@ -153,6 +157,10 @@ export class StreamPipeline {
       return;
     }
     if (packet.ssrc !== this.ssrc) this.onSsrc(packet.ssrc);
+    if (this.spec.videoOrientationExtensionId !== undefined && packet.extensionLength > 0) {
+      const orientation = findHeaderExtension(raw, packet, this.spec.videoOrientationExtensionId);
+      if (orientation) this.rotation = rotationOf(orientation);
+    }
     this.clockMapper.observe(this.arrivalTimestamps.unwrap(packet.timestamp), arrivalMs);
     this.jitter.push(packet, arrivalMs);
   }
@@ -278,7 +286,9 @@ export class StreamPipeline {
       return;
     }
     if (this.silence && this.lastDts !== undefined) this.fillSilence(dts);
-    this.write({ dts, data: frame.data, keyframe: frame.keyframe, duration: frame.duration, config: frame.config });
+    const rotation = frame.keyframe && this.spec.kind === 'video' && this.rotation !== this.writtenRotation ? this.rotation : undefined;
+    if (rotation !== undefined) this.writtenRotation = rotation;
+    this.write({ dts, data: frame.data, keyframe: frame.keyframe, duration: frame.duration, config: frame.config, rotation });
     if (frame.keyframe && this.spec.kind === 'video') this.output.onKeyframe();
   }
 

@@ -11,6 +11,8 @@ export interface StreamSpec {
   spropParameterSets?: string;
   /** A label for stats and errors, e.g. the producer id. */
   label: string;
+  /** Video: the id of the `urn:3gpp:video-orientation` header extension, when the stream carries it. */
+  videoOrientationExtensionId?: number;
 }
 
 /** Codecs this version records, by RTP mime type (lower case). */

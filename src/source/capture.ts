@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { codecForMimeType, SUPPORTED_CODECS, type StreamSpec } from '../pipeline/stream-spec.js';
+import { VIDEO_ORIENTATION_URI } from '../rtp/header-extension.js';
 import { PcapTruncatedError, readPcap, type PcapReadResult, type PcapStats } from './pcap.js';
 import { parseSdp, type SdpCodec, type SdpMedia } from './sdp.js';
 
@@ -142,5 +143,6 @@ export function streamSpecOf(stream: CapturedStream): StreamSpec {
     channels: stream.channels,
     spropParameterSets: typeof sprop === 'string' ? sprop : undefined,
     label: `${stream.kind}:${stream.ssrc}`,
+    videoOrientationExtensionId: stream.kind === 'video' ? stream.headerExtensions.find((e) => e.uri === VIDEO_ORIENTATION_URI)?.id : undefined,
   };
 }

@@ -2,6 +2,7 @@ import type { types } from 'mediasoup';
 import { GenericNack } from 'werift-rtp';
 import { codecForMimeType, type StreamSpec } from '../pipeline/stream-spec.js';
 import type { StreamFeedback } from '../pipeline/stream-pipeline.js';
+import { VIDEO_ORIENTATION_URI } from '../rtp/header-extension.js';
 
 /** One producer consumed into the recorder: its stream description, feedback path and consumer. */
 export interface DirectStream {
@@ -74,6 +75,7 @@ function specOf(consumer: types.Consumer, producer: types.Producer): StreamSpec 
   const codec = consumer.rtpParameters.codecs[0]!;
   const { kind, codec: name } = codecForMimeType(codec.mimeType);
   const sprop = codec.parameters?.['sprop-parameter-sets'];
+  const orientation = consumer.rtpParameters.headerExtensions?.find((e) => e.uri === VIDEO_ORIENTATION_URI);
   return {
     kind,
     codec: name,
@@ -82,6 +84,7 @@ function specOf(consumer: types.Consumer, producer: types.Producer): StreamSpec 
     channels: codec.channels,
     spropParameterSets: typeof sprop === 'string' ? sprop : undefined,
     label: `${kind}:${producer.id}`,
+    videoOrientationExtensionId: kind === 'video' ? orientation?.id : undefined,
   };
 }
 

@@ -118,7 +118,19 @@ export function mvhd(timescale: number, nextTrackId: number, duration = 0): Buff
  * tkhd version 0 (92 bytes), flags track_enabled | track_in_movie | track_in_preview.
  * width/height are the presentation size (integer pixels, written as 16.16).
  */
-export function tkhd(trackId: number, isAudio: boolean, width: number, height: number): Buffer {
+/**
+ * tkhd's transformation matrix for a picture shown rotated clockwise by `rotation` degrees: the
+ * matrices ffmpeg writes for its `rotate` tag (and reads back as a display matrix).
+ */
+function displayMatrix(rotation: 0 | 90 | 180 | 270): Buffer {
+  const one = 0x00010000;
+  const [a, b, c, d] = { 0: [one, 0, 0, one], 90: [0, -one, one, 0], 180: [-one, 0, 0, -one], 270: [0, one, -one, 0] }[rotation];
+  const m = Buffer.alloc(36);
+  [a, b, 0, c, d, 0, 0, 0, 0x40000000].forEach((v, i) => m.writeInt32BE(v!, i * 4));
+  return m;
+}
+
+export function tkhd(trackId: number, isAudio: boolean, width: number, height: number, rotation: 0 | 90 | 180 | 270 = 0): Buffer {
   return fullBox(
     'tkhd', 0, 0x000007,
     u32(0, 0, trackId, 0, 0), // creation_time, modification_time, track_ID, reserved, duration
@@ -127,7 +139,7 @@ export function tkhd(trackId: number, isAudio: boolean, width: number, height: n
     u16(0), // alternate_group
     u16(isAudio ? 0x0100 : 0), // volume
     u16(0), // reserved
-    MATRIX,
+    displayMatrix(rotation),
     u32(width * 65536, height * 65536),
   );
 }
@@ -359,6 +371,8 @@ export type InitTrack =
       codec: 'h264' | 'vp9' | 'av1';
       /** First decoder configuration; undefined writes an entry without one (the stream carries it in-band). */
       config: VideoConfig | undefined;
+      /** Clockwise display rotation in degrees (tkhd matrix). */
+      rotation?: 0 | 90 | 180 | 270;
     }
   | { kind: 'audio'; trackId: number; timescale: number; channels: number; preSkip: number };
 
@@ -392,7 +406,7 @@ export function trak(t: InitTrack): Buffer {
   }
   return box(
     'trak',
-    tkhd(t.trackId, isAudio, width, height),
+    tkhd(t.trackId, isAudio, width, height, t.kind === 'video' ? t.rotation : 0),
     box(
       'mdia',
       mdhd(t.timescale),

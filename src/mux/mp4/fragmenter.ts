@@ -112,6 +112,8 @@ class TrackState {
   /** Duration for a held last sample with no stated and no previous duration. */
   readonly fallbackDuration: number;
   config: VideoConfig | undefined;
+  /** Display rotation from the first keyframe that stated one; fMP4 declares it once, in the init segment. */
+  rotation: 0 | 90 | 180 | 270 | undefined;
   /** Sample entry codec, fixed by the track spec; a config of another codec is ignored. */
   readonly codec: Mp4TrackSpec['codec'];
   seenKeyframe = false;
@@ -231,6 +233,7 @@ export class Mp4Fragmenter {
       } else {
         t.seenKeyframe = true;
       }
+      if (sample.rotation !== undefined && t.rotation === undefined) t.rotation = sample.rotation;
       if (sample.config !== undefined && t.config === undefined && sample.config.codec === t.codec) {
         t.config = sample.config;
         if (this.init === undefined) this.videoWithoutConfig--;
@@ -392,7 +395,7 @@ export class Mp4Fragmenter {
       const t = this.tracks[i]!;
       if (omitEmptyVideo && t.isVideo && t.config === undefined && t.endDts < 0) return;
       tracks.push(spec.kind === 'video'
-        ? { kind: 'video', trackId: t.trackId, timescale: spec.timescale, codec: spec.codec, config: t.config }
+        ? { kind: 'video', trackId: t.trackId, timescale: spec.timescale, codec: spec.codec, config: t.config, rotation: t.rotation }
         : { kind: 'audio', trackId: t.trackId, timescale: spec.timescale, channels: spec.channels, preSkip: spec.preSkip });
     });
     const init = initSegment(tracks);

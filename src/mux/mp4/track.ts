@@ -15,4 +15,6 @@ export interface Mp4Sample {
   duration?: number;
   /** Video: set when the decoder configuration is new (first keyframe, resolution change). */
   config?: VideoConfig;
+  /** Video: clockwise rotation, in degrees, the picture needs to be shown upright; set on keyframes when it changes. */
+  rotation?: 0 | 90 | 180 | 270;
 }

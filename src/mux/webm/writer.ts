@@ -149,6 +149,8 @@ class TrackState {
   readonly isVideo: boolean;
   readonly timescale: number;
   config: VideoConfig | undefined;
+  /** Display rotation from the first keyframe that stated one (Projection, declared once in the header). */
+  rotation: 0 | 90 | 180 | 270 | undefined;
   seenKeyframe = false;
   minDts = 0;
   /** Timeline end bookkeeping, in ms. */
@@ -314,6 +316,7 @@ export class MatroskaWriter {
         this.stats.samplesDroppedBeforeKeyframe++;
         return;
       }
+      if (sample.rotation !== undefined && t.rotation === undefined) t.rotation = sample.rotation;
       const config = sample.config;
       if (config !== undefined && config.codec === t.spec.codec) {
         if (t.config === undefined) {
@@ -671,6 +674,12 @@ function trackEntry(t: TrackState): { entry: Buffer; pixelSizeAt: number } {
       ? [E.uint(ID.PixelWidth, config.width), E.uint(ID.PixelHeight, config.height)]
       : [E.uint(ID.PixelWidth, PLACEHOLDER_WIDTH, 4), E.uint(ID.PixelHeight, PLACEHOLDER_HEIGHT, 4)];
     if (config?.codec === 'vp9') video.push(vp9Colour(config));
+    // Rotation as a rectangular projection's roll, counter-clockwise degrees (Matroska's sense);
+    // only with a known config, so the placeholder layout patched later stays as it is.
+    if (config && t.rotation) {
+      const roll = t.rotation > 180 ? 360 - t.rotation : -t.rotation;
+      video.push(E.master(ID.Projection, [E.uint(ID.ProjectionType, 0), E.float(ID.ProjectionPoseRoll, roll)]));
+    }
     const videoElement = E.master(ID.Video, video);
     if (config === undefined) {
       let before = 0;
