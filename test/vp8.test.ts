@@ -3,57 +3,17 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import type { Frame, Vp8Config } from '../src/codec/frame.js';
 import { newVp8Descriptor, parseVp8Descriptor, parseVp8KeyFrameHeader, Vp8Depacketizer } from '../src/codec/vp8.js';
-import { parseRtpPacket, type RtpPacket } from '../src/rtp/packet.js';
+import type { RtpPacket } from '../src/rtp/packet.js';
 import { TimestampUnwrapper } from '../src/rtp/unwrap.js';
 import { rng } from './helpers/random.js';
+import { ivf, ivfFrames, rtpFile } from './helpers/codec-data.js';
 
 // ---------- Test data and helpers ----------
 
 const data = (name: string): Buffer => readFileSync(new URL(`data/codec/${name}`, import.meta.url));
 
-/** Frames of an IVF file (32-byte file header, then 12-byte frame headers). */
-function ivfFrames(file: Buffer): Buffer[] {
-  const frames: Buffer[] = [];
-  for (let pos = file.readUInt16LE(6); pos < file.length; ) {
-    const size = file.readUInt32LE(pos);
-    frames.push(file.subarray(pos + 12, pos + 12 + size));
-    pos += 12 + size;
-  }
-  return frames;
-}
 
-/** An IVF file of `frames` (what ffmpeg reads to check that the frames decode). */
-function ivf(fourcc: string, frames: Buffer[], width: number, height: number): Buffer {
-  const head = Buffer.alloc(32);
-  head.write('DKIF', 0, 'latin1');
-  head.writeUInt16LE(32, 6);
-  head.write(fourcc, 8, 'latin1');
-  head.writeUInt16LE(width, 12);
-  head.writeUInt16LE(height, 14);
-  head.writeUInt32LE(30, 16);
-  head.writeUInt32LE(1, 20);
-  head.writeUInt32LE(frames.length, 24);
-  return Buffer.concat([
-    head,
-    ...frames.flatMap((f, i) => {
-      const h = Buffer.alloc(12);
-      h.writeUInt32LE(f.length, 0);
-      h.writeBigUInt64LE(BigInt(i), 4);
-      return [h, f];
-    }),
-  ]);
-}
 
-/** Packets of a .rtp file: each a 2-byte length and the packet. */
-function rtpFile(file: Buffer): RtpPacket[] {
-  const packets: RtpPacket[] = [];
-  for (let pos = 0; pos < file.length; ) {
-    const len = file.readUInt16BE(pos);
-    packets.push(parseRtpPacket(file.subarray(pos + 2, pos + 2 + len)));
-    pos += 2 + len;
-  }
-  return packets;
-}
 
 /** Frames of the clip (libvpx: 10 at 320x240, 5 at 176x144, key frames 0, 5, 10) and GStreamer's packets of it. */
 const CLIP = ivfFrames(data('vp8-clip.ivf'));

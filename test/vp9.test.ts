@@ -10,57 +10,17 @@ import {
   Vp9Depacketizer,
   type Vp9Descriptor,
 } from '../src/codec/vp9.js';
-import { parseRtpPacket, type RtpPacket } from '../src/rtp/packet.js';
+import type { RtpPacket } from '../src/rtp/packet.js';
 import { TimestampUnwrapper } from '../src/rtp/unwrap.js';
 import { rng } from './helpers/random.js';
+import { ivf, ivfFrames, rtpFile } from './helpers/codec-data.js';
 
 // ---------- Test data and helpers ----------
 
 const data = (name: string): Buffer => readFileSync(new URL(`data/codec/${name}`, import.meta.url));
 
-/** Frames of an IVF file (32-byte file header, then 12-byte frame headers). */
-function ivfFrames(file: Buffer): Buffer[] {
-  const frames: Buffer[] = [];
-  for (let pos = file.readUInt16LE(6); pos < file.length; ) {
-    const size = file.readUInt32LE(pos);
-    frames.push(file.subarray(pos + 12, pos + 12 + size));
-    pos += 12 + size;
-  }
-  return frames;
-}
 
-/** An IVF file of `frames` (what ffmpeg reads to check that the frames decode). */
-function ivf(frames: Buffer[], width: number, height: number): Buffer {
-  const head = Buffer.alloc(32);
-  head.write('DKIF', 0, 'latin1');
-  head.writeUInt16LE(32, 6);
-  head.write('VP90', 8, 'latin1');
-  head.writeUInt16LE(width, 12);
-  head.writeUInt16LE(height, 14);
-  head.writeUInt32LE(30, 16);
-  head.writeUInt32LE(1, 20);
-  head.writeUInt32LE(frames.length, 24);
-  return Buffer.concat([
-    head,
-    ...frames.flatMap((f, i) => {
-      const h = Buffer.alloc(12);
-      h.writeUInt32LE(f.length, 0);
-      h.writeBigUInt64LE(BigInt(i), 4);
-      return [h, f];
-    }),
-  ]);
-}
 
-/** Packets of a .rtp file: each a 2-byte length and the packet. */
-function rtpFile(file: Buffer): RtpPacket[] {
-  const packets: RtpPacket[] = [];
-  for (let pos = 0; pos < file.length; ) {
-    const len = file.readUInt16BE(pos);
-    packets.push(parseRtpPacket(file.subarray(pos + 2, pos + 2 + len)));
-    pos += 2 + len;
-  }
-  return packets;
-}
 
 /**
  * Splits a superframe by its index, written here from VP9 spec Annex B independently of the code
@@ -654,7 +614,7 @@ describe('Vp9Depacketizer spatial layers (SVC)', () => {
   it('ffmpeg decodes the superframes as it decodes libvpx\'s own (libvpx decoder: the top layer; native: every layer)', (ctx) => {
     if (!ffmpegAvailable()) return ctx.skip();
     const { frames } = svcRun();
-    const ours = ivf(frames.map((f) => f.data), 320, 240);
+    const ours = ivf('VP90', frames.map((f) => f.data), 320, 240);
     const original = data('vp9-svc.ivf');
     const libvpx = framemd5(original, 'libvpx-vp9');
     expect(libvpx.map((l) => l.split(' ')[0])).toEqual(Array(6).fill(String(320 * 240 * 1.5))); // one 320x240 picture each
@@ -668,7 +628,7 @@ describe('Vp9Depacketizer spatial layers (SVC)', () => {
   it('with the top layer left out, libvpx decodes the middle layer', (ctx) => {
     if (!ffmpegAvailable()) return ctx.skip();
     const { frames } = svcRun({ maxSid: 1 });
-    const decoded = framemd5(ivf(frames.map((f) => f.data), 160, 120), 'libvpx-vp9');
+    const decoded = framemd5(ivf('VP90', frames.map((f) => f.data), 160, 120), 'libvpx-vp9');
     expect(decoded.map((l) => l.split(' ')[0])).toEqual(Array(6).fill(String(160 * 120 * 1.5)));
   });
 });
@@ -725,6 +685,6 @@ describe('Vp9Depacketizer on libvpx frames packetized by GStreamer rtpvp9pay', (
     const original = framemd5(data('vp9-clip.ivf'));
     expect(original).toHaveLength(15);
     const { frames } = runClip();
-    expect(framemd5(ivf(frames.map((f) => f.data), 320, 240))).toEqual(original);
+    expect(framemd5(ivf('VP90', frames.map((f) => f.data), 320, 240))).toEqual(original);
   });
 });
