@@ -1,0 +1,63 @@
+/** What the page (main.ts, in Chromium) exposes as `window.e2e`, shared with the test. Types only. */
+
+export interface ProduceOptions {
+  /** The video codec to send ('VP8' or 'H264'); the router offers both. */
+  codec: 'VP8' | 'H264';
+  /** getUserMedia size (exact); the fake camera's default (640x480) when absent. */
+  width?: number;
+  height?: number;
+  /** mediasoup-client `codecOptions.videoGoogleStartBitrate`, in kbps. */
+  startBitrateKbps?: number;
+}
+
+export interface ProduceResult {
+  /** mediasoup-client's handler (Chrome111, ...). */
+  handler: string;
+  audioProducerId: string;
+  videoProducerId: string;
+  /** Negotiated codecs, as the producers' RTP parameters name them. */
+  audioCodec: string;
+  videoCodec: string;
+  /** The camera track's settings. */
+  camera: { width?: number; height?: number; frameRate?: number };
+}
+
+/** The sender's `outbound-rtp` video stats (RTCPeerConnection.getStats()). */
+export interface VideoSenderStats {
+  pliCount: number;
+  firCount: number;
+  nackCount: number;
+  frameWidth?: number;
+  frameHeight?: number;
+  framesPerSecond?: number;
+  framesEncoded: number;
+  keyFramesEncoded?: number;
+  packetsSent: number;
+  bytesSent: number;
+  encoderImplementation?: string;
+  qualityLimitationReason?: string;
+  mimeType?: string;
+}
+
+export interface PlayResult {
+  ended: boolean;
+  /** MediaError code and message, if the element failed. */
+  error?: string;
+  videoWidth: number;
+  videoHeight: number;
+  /** `duration` as the element saw it, in s. */
+  duration: number;
+  /** Every size the element reported (`resize` events), in order. */
+  sizes: string[];
+  /** Wall-clock time the element took to play the file, in ms. */
+  playMs: number;
+}
+
+export interface PageApi {
+  produce(options: ProduceOptions): Promise<ProduceResult>;
+  videoStats(): Promise<VideoSenderStats>;
+  /** Scales the video encoder's output down by `factor` (RTCRtpEncodingParameters.scaleResolutionDownBy). */
+  scaleVideoDownBy(factor: number): Promise<void>;
+  /** Plays `src` in a new <video> (muted, at `rate`) to its end, or until an error or `timeoutMs`. */
+  play(src: string, rate: number, timeoutMs: number): Promise<PlayResult>;
+}
