@@ -4,9 +4,8 @@ import { describe, expect, it } from 'vitest';
 import type { Frame, Vp8Config } from '../src/codec/frame.js';
 import { newVp8Descriptor, parseVp8Descriptor, parseVp8KeyFrameHeader, Vp8Depacketizer } from '../src/codec/vp8.js';
 import type { RtpPacket } from '../src/rtp/packet.js';
-import { TimestampUnwrapper } from '../src/rtp/unwrap.js';
 import { rng } from './helpers/random.js';
-import { ivf, ivfFrames, rtpFile } from './helpers/codec-data.js';
+import { ivf, ivfFrames, pushWithLosses, rtpFile } from './helpers/codec-data.js';
 
 // ---------- Test data and helpers ----------
 
@@ -429,18 +428,7 @@ describe('Vp8Depacketizer malformed input', () => {
 describe('Vp8Depacketizer on libvpx frames packetized by GStreamer rtpvp8pay', () => {
   const run = (packets: RtpPacket[], losses?: (i: number) => boolean) => {
     const { d, frames } = collect();
-    const unwrap = new TimestampUnwrapper();
-    let prevLost = false;
-    packets.forEach((p, i) => {
-      const ts = unwrap.unwrap(p.timestamp);
-      if (losses?.(i)) {
-        if (!prevLost) d.reset();
-        prevLost = true;
-      } else {
-        d.push(p, ts);
-        prevLost = false;
-      }
-    });
+    pushWithLosses(d, packets, losses);
     return { d, frames };
   };
 

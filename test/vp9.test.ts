@@ -11,9 +11,8 @@ import {
   type Vp9Descriptor,
 } from '../src/codec/vp9.js';
 import type { RtpPacket } from '../src/rtp/packet.js';
-import { TimestampUnwrapper } from '../src/rtp/unwrap.js';
 import { rng } from './helpers/random.js';
-import { ivf, ivfFrames, rtpFile } from './helpers/codec-data.js';
+import { ivf, ivfFrames, pushWithLosses, rtpFile } from './helpers/codec-data.js';
 
 // ---------- Test data and helpers ----------
 
@@ -637,18 +636,7 @@ describe('Vp9Depacketizer spatial layers (SVC)', () => {
 
 function runClip(losses?: (i: number) => boolean): { d: Vp9Depacketizer; frames: Frame[] } {
   const { d, frames } = collect();
-  const unwrap = new TimestampUnwrapper();
-  let prevLost = false;
-  CLIP_RTP.forEach((p, i) => {
-    const ts = unwrap.unwrap(p.timestamp);
-    if (losses?.(i)) {
-      if (!prevLost) d.reset();
-      prevLost = true;
-    } else {
-      d.push(p, ts);
-      prevLost = false;
-    }
-  });
+  pushWithLosses(d, CLIP_RTP, losses);
   return { d, frames };
 }
 

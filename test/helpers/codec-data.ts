@@ -1,5 +1,7 @@
 /** Readers and writers for the codec tests' committed data (IVF files, length-prefixed RTP dumps). */
+import type { Depacketizer } from '../../src/codec/frame.js';
 import { parseRtpPacket, type RtpPacket } from '../../src/rtp/packet.js';
+import { TimestampUnwrapper } from '../../src/rtp/unwrap.js';
 
 /** Frames of an IVF file (32-byte file header, then 12-byte frame headers). */
 export function ivfFrames(file: Buffer): Buffer[] {
@@ -43,4 +45,23 @@ export function rtpFile(file: Buffer): RtpPacket[] {
     pos += 2 + len;
   }
   return packets;
+}
+
+/**
+ * Feeds `packets` to a depacketizer as the jitter buffer would: timestamps unwrapped, and each run
+ * of packets for which `losses(i)` is true reported once, as one reset().
+ */
+export function pushWithLosses(d: Depacketizer, packets: RtpPacket[], losses?: (i: number) => boolean): void {
+  const unwrap = new TimestampUnwrapper();
+  let prevLost = false;
+  packets.forEach((p, i) => {
+    const ts = unwrap.unwrap(p.timestamp);
+    if (losses?.(i)) {
+      if (!prevLost) d.reset();
+      prevLost = true;
+    } else {
+      d.push(p, ts);
+      prevLost = false;
+    }
+  });
 }

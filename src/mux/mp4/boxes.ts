@@ -94,9 +94,6 @@ export function ftyp(): Buffer {
   return box('ftyp', Buffer.from('iso6', 'latin1'), u32(0), Buffer.from('iso6iso5isomavc1mp41', 'latin1'));
 }
 
-/** Identity transformation matrix of mvhd/tkhd (16.16 and 2.30 fixed point). */
-const MATRIX = u32(0x00010000, 0, 0, 0, 0x00010000, 0, 0, 0, 0x40000000);
-
 /** Byte offset of the 32-bit duration inside an mvhd version 0 box. */
 export const MVHD_DURATION_OFFSET = 24;
 
@@ -108,7 +105,7 @@ export function mvhd(timescale: number, nextTrackId: number, duration = 0): Buff
     u32(0x00010000), // rate 1.0
     u16(0x0100), // volume 1.0
     zeros(10), // reserved
-    MATRIX,
+    displayMatrix(0),
     zeros(24), // pre_defined
     u32(nextTrackId),
   );
