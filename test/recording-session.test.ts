@@ -80,12 +80,16 @@ describe('RecordingSession over the fixture', () => {
     const video = run.summary.streams[0]!;
     expect(run.nacks).toContain(seqOf(lost));
     expect(run.keyframeRequests).toBeGreaterThanOrEqual(1);
-    expect(run.gaps).toEqual([{ lostPackets: 1, waitingForKeyframe: true }]);
     expect(video.packetsLost).toBe(1);
     expect(video.framesWritten).toBe(truth.video.encoded.frames - dropped);
     // Frames that arrived but were not written; a frame whose only packet was lost never arrived.
     const lostWholeFrame = VIDEO.packets.filter((p) => frameOf(p) === frameOf(lost)).length === 1;
-    expect(video.framesDroppedIncomplete + video.framesDroppedWaitingForKeyframe).toBe(lostWholeFrame ? dropped - 1 : dropped);
+    const framesDropped = lostWholeFrame ? dropped - 1 : dropped;
+    expect(video.framesDroppedIncomplete + video.framesDroppedWaitingForKeyframe).toBe(framesDropped);
+    // One gap, reported when video resumed at the keyframe: from the damaged frame to the keyframe.
+    const frameMs = 1000 / truth.video.fps;
+    expect(run.gaps).toEqual([{ cause: 'loss', startMs: expect.closeTo(frameOf(lost) * frameMs, 0), durationMs: expect.closeTo(dropped * frameMs, 0), lostPackets: 1, framesDropped }]);
+    expect(video).toMatchObject({ gaps: 1, gapMs: expect.closeTo(dropped * frameMs, 0) });
     expect(ffmpegDecodeErrors(run.file)).toBe('');
     expect(Number(probe(run.file, 'video').nb_read_frames)).toBe(truth.video.encoded.frames - dropped);
   });
@@ -141,9 +145,29 @@ describe('RecordingSession over the fixture', () => {
     const stats = run.summary.streams[1]!;
     expect(stats.packetsLost).toBe(0);
     expect(stats.silenceInsertedMs).toBe(500);
+    // A silence as long as the gap threshold (500 ms) is reported as such (audio starts a few ms into the recording).
+    expect(run.gaps).toEqual([{ cause: 'no-media', startMs: expect.closeTo(300 * 20, -1), durationMs: 500, lostPackets: 0, framesDropped: 0 }]);
     expect(ffmpegDecodeErrors(run.file)).toBe('');
     const a = probe(run.file, 'audio');
     expect(Math.abs(Number(a.duration) - Number(a.start_time) - AUDIO.packets.length * 0.02)).toBeLessThan(0.03);
+  });
+
+  it('keeps audio with wall-clock time when the sender\'s audio clock runs 2.5 % slow (silence, no drift)', async () => {
+    // Packets arrive every 20.5 ms but advance RTP time by 20 ms each: the sender skipped audio
+    // (Chromium's fake microphone does when starved of CPU). Video keeps real time.
+    const start = AUDIO.packets[0]!.timeMs;
+    const audio = AUDIO.packets.map((p, i) => ({ ...p, timeMs: start + i * 20.5 }));
+    const wallS = (audio.at(-1)!.timeMs - start) / 1000 + 0.02;
+    const run = await record('audio-slow-clock', { audio });
+    const stats = run.summary.streams[1]!;
+    expect(stats.framesWritten - truth.audio.encoded.packets).toBe(stats.silenceInsertedMs / 20);
+    expect(stats.driftCorrectedMs).toBe(stats.silenceInsertedMs);
+    // 2.5 % of 20 s is 500 ms; corrected in steps once 40 ms behind, estimated over the last second.
+    expect(stats.driftCorrectedMs).toBeGreaterThan(400);
+    expect(run.gaps).toEqual([]);
+    expect(ffmpegDecodeErrors(run.file)).toBe('');
+    const a = probe(run.file, 'audio');
+    expect(Math.abs(Number(a.duration) - wallS), `audio ${a.duration} s, sent over ${wallS} s`).toBeLessThan(0.07);
   });
 
   it('continues the same track across an SSRC change without compressing time', async () => {

@@ -28,14 +28,31 @@ export interface StreamPipelineOptions {
   keyframeMinIntervalMs?: number;
   /** How long to wait for a requested keyframe before asking again, in ms. Default 1000. */
   keyframeRetryIntervalMs?: number;
+  /**
+   * How far, in ms, a track may fall behind wall-clock time before it is moved forward: when a
+   * sender's clock runs slow (an audio device skipping buffers), audio gets silence and video a
+   * longer frame instead of drifting out of sync. Default 40 (two Opus frames).
+   */
+  driftToleranceMs?: number;
+  /** Holes in a track at least this long, in ms, are reported as gaps (event and stats). Default 500. */
+  gapThresholdMs?: number;
 }
 
-/** A gap in a stream that was given up on: packets that never arrived. */
+/**
+ * A hole in a track, reported when media resumes after it: the sender sent nothing (pause, mute,
+ * DTX, outage) or what it sent was lost for good (video then waits for the next keyframe).
+ */
 export interface StreamGap {
-  /** Packets lost for good. */
+  /** 'loss': packets were lost for good or frames dropped; 'no-media': nothing came. */
+  cause: 'loss' | 'no-media';
+  /** Track time where the hole starts (end of the last sample before it), in ms from the recording start. */
+  startMs: number;
+  /** Length of the hole, in ms of track time (audio: filled with silence; video: the last picture stays). */
+  durationMs: number;
+  /** Packets lost for good in it. */
   lostPackets: number;
-  /** Video: frames are dropped until the next keyframe, which was requested. */
-  waitingForKeyframe: boolean;
+  /** Frames dropped in it (incomplete, or waiting for a keyframe). */
+  framesDropped: number;
 }
 
 /** What happened to one stream, by cause. Counts are packets unless named otherwise. */
@@ -60,6 +77,11 @@ export interface StreamStats {
   framesDroppedOutOfOrder: number;
   /** Audio: silence inserted for gaps (DTX, loss, pauses), in ms. */
   silenceInsertedMs: number;
+  /** Gaps of at least gapThresholdMs, and their total length in ms. */
+  gaps: number;
+  gapMs: number;
+  /** How far the track was moved forward to keep up with wall-clock time (a slow sender clock), in ms. */
+  driftCorrectedMs: number;
   /** Media bytes handed to the muxer. */
   bytes: number;
   /** Track time of the last sample written, in ms from the recording start. */
@@ -111,8 +133,16 @@ export class StreamPipeline {
     framesDroppedWaitingForKeyframe: 0,
     framesDroppedOutOfOrder: 0,
     silenceSamples: 0,
+    gaps: 0,
+    gapTicks: 0,
+    driftTicks: 0,
     bytes: 0,
   };
+  /** Losses and drops since the last sample written: what the next gap, if any, is made of. */
+  private lostSinceWrite = 0;
+  private droppedAtWrite = 0;
+  private readonly driftToleranceTicks: number;
+  private readonly gapThresholdTicks: number;
 
   constructor(
     readonly spec: StreamSpec,
@@ -137,6 +167,8 @@ export class StreamPipeline {
       request: () => this.feedback?.requestKeyFrame(),
     });
     this.clockMapper = new ClockMapper(spec.clockRate);
+    this.driftToleranceTicks = ((options.driftToleranceMs ?? 40) * spec.clockRate) / 1000;
+    this.gapThresholdTicks = ((options.gapThresholdMs ?? 500) * spec.clockRate) / 1000;
     this.waitingForKeyframe = spec.kind === 'video';
     this.silence = spec.codec === 'opus' ? opusSilencePacket(spec.channels === 1 ? 1 : 2) : undefined;
   }
@@ -226,10 +258,21 @@ export class StreamPipeline {
       framesDroppedIncomplete: this.depacketizer.stats.framesDroppedIncomplete,
       framesDroppedWaitingForKeyframe: c.framesDroppedWaitingForKeyframe,
       framesDroppedOutOfOrder: c.framesDroppedOutOfOrder,
-      silenceInsertedMs: (c.silenceSamples * 1000) / this.spec.clockRate,
+      silenceInsertedMs: this.ms(c.silenceSamples),
+      gaps: c.gaps,
+      gapMs: this.ms(c.gapTicks),
+      driftCorrectedMs: this.ms(c.driftTicks),
       bytes: c.bytes,
-      lastSampleMs: this.lastDts === undefined ? 0 : (this.lastDts * 1000) / this.spec.clockRate,
+      lastSampleMs: this.lastDts === undefined ? 0 : this.ms(this.lastDts),
     };
+  }
+
+  private ms(ticks: number): number {
+    return (ticks * 1000) / this.spec.clockRate;
+  }
+
+  private framesDropped(): number {
+    return this.counters.framesDroppedWaitingForKeyframe + this.depacketizer.stats.framesDroppedIncomplete;
   }
 
   private onSsrc(ssrc: number): void {
@@ -259,10 +302,9 @@ export class StreamPipeline {
 
   private onLoss(count: number): void {
     this.depacketizer.reset();
-    const video = this.spec.kind === 'video';
+    this.lostSinceWrite += count;
     // A lost packet breaks the reference chain: nothing decodes cleanly until the next keyframe.
-    if (video) this.waitForKeyframe();
-    this.output.onGap({ lostPackets: count, waitingForKeyframe: video });
+    if (this.spec.kind === 'video') this.waitForKeyframe();
   }
 
   private waitForKeyframe(): void {
@@ -285,6 +327,7 @@ export class StreamPipeline {
       this.counters.framesDroppedOutOfOrder++;
       return;
     }
+    if (this.lastDts !== undefined) this.noteGap(dts);
     if (this.silence && this.lastDts !== undefined) this.fillSilence(dts);
     const rotation = frame.keyframe && this.spec.kind === 'video' && this.rotation !== this.writtenRotation ? this.rotation : undefined;
     if (rotation !== undefined) this.writtenRotation = rotation;
@@ -299,8 +342,45 @@ export class StreamPipeline {
       const recordingMs = this.clock.toRecordingMs(this.clockMapper.toWallMs(rtpTimestamp) ?? this.nowMs);
       const target = Math.round((recordingMs * this.spec.clockRate) / 1000);
       this.anchor = { rtp: rtpTimestamp, dts: Math.max(this.lastEnd, target) };
+    } else {
+      this.keepUpWithWallClock(rtpTimestamp);
     }
     return rtpTimestamp - this.anchor.rtp + this.anchor.dts;
+  }
+
+  /**
+   * Moves the track forward when the sender's RTP clock has fallen behind ours by more than the
+   * tolerance (RTP time advancing slower than packets arrive), so audio and video of a sender
+   * stay together and with wall-clock time. Never backward: a clock that runs fast, or a replay
+   * faster than real time, keeps its RTP timing rather than losing media.
+   */
+  private keepUpWithWallClock(rtpTimestamp: number): void {
+    const anchor = this.anchor!;
+    const wallMs = this.clockMapper.toRecentWallMs(rtpTimestamp);
+    if (wallMs === undefined) return;
+    const dts = rtpTimestamp - anchor.rtp + anchor.dts;
+    const behind = Math.round((this.clock.toRecordingMs(wallMs) * this.spec.clockRate) / 1000) - dts;
+    if (behind <= this.driftToleranceTicks) return;
+    // Audio moves by whole frames, so that silence fills the hole exactly.
+    const step = this.silence ? Math.floor(behind / OPUS_SILENCE_SAMPLES) * OPUS_SILENCE_SAMPLES : behind;
+    this.counters.driftTicks += step;
+    this.anchor = { rtp: rtpTimestamp, dts: dts + step };
+  }
+
+  /** Reports the hole before a sample at `dts`, if long enough; the losses and drops since the last sample are its cause. */
+  private noteGap(dts: number): void {
+    const hole = dts - this.lastEnd;
+    if (hole < this.gapThresholdTicks) return;
+    const framesDropped = this.framesDropped() - this.droppedAtWrite;
+    this.counters.gaps++;
+    this.counters.gapTicks += hole;
+    this.output.onGap({
+      cause: this.lostSinceWrite > 0 || framesDropped > 0 ? 'loss' : 'no-media',
+      startMs: this.ms(this.lastEnd),
+      durationMs: this.ms(hole),
+      lostPackets: this.lostSinceWrite,
+      framesDropped,
+    });
   }
 
   /** Audio holes (DTX, loss, a paused sender) become Opus silence so players never stall on them. */
@@ -312,6 +392,8 @@ export class StreamPipeline {
   }
 
   private write(sample: Mp4Sample): void {
+    this.lostSinceWrite = 0;
+    this.droppedAtWrite = this.framesDropped();
     this.counters.framesWritten++;
     if (sample.keyframe && this.spec.kind === 'video') this.counters.keyframesWritten++;
     this.counters.bytes += sample.data.length;

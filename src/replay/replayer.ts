@@ -24,6 +24,19 @@ export interface ReplayOptions {
    * way; they stay in the history, so a NACK recovers them like a real sender would.
    */
   skip?: (stream: CapturedStream, packet: Buffer) => boolean;
+  /**
+   * Whether NACKed packets are resent from the history. Default true; false plays a sender without
+   * retransmission (NACKs are still counted), to test what the recorder does when loss is final.
+   */
+  retransmit?: boolean;
+  /**
+   * The sender's network path: every media packet (first sends and retransmissions) is handed to
+   * this instead of to mediasoup, and reaches mediasoup when the interposer calls `send` with it,
+   * now, later, twice or never. Puts a network impairer between the replayer and mediasoup:
+   * `send: (stream, packet, send) => impairer.push(packet)` with the impairer delivering to `send`.
+   * Calls to `send` after close() are ignored.
+   */
+  send?: (stream: CapturedStream, packet: Buffer, send: (packet: Buffer) => void) => void;
 }
 
 /** What the replayer sent and what feedback it answered. */
@@ -31,6 +44,8 @@ export interface ReplayStats {
   packetsSent: number;
   /** Packets held back by `ReplayOptions.skip`. */
   packetsSkipped: number;
+  /** Packets mediasoup asked for in NACKs, answered or not. */
+  packetsNacked: number;
   /** Packets sent again because mediasoup NACKed them. */
   packetsRetransmitted: number;
   /** NACKed packets no longer in the history. */
@@ -53,6 +68,7 @@ export class Replayer {
   readonly stats: ReplayStats = {
     packetsSent: 0,
     packetsSkipped: 0,
+    packetsNacked: 0,
     packetsRetransmitted: 0,
     nackMisses: 0,
     keyframeRequestsReceived: 0,
@@ -60,6 +76,9 @@ export class Replayer {
   };
   private readonly histories: Map<number, (Buffer | undefined)[]>;
   private closed = false;
+  /** The current play()'s retransmit and send options, which NACKs arriving meanwhile follow. */
+  private retransmitOnNack = true;
+  private interposer: ReplayOptions['send'];
 
   private constructor(
     private readonly transport: types.DirectTransport,
@@ -88,6 +107,8 @@ export class Replayer {
   async play(options: ReplayOptions = {}): Promise<ReplayStats> {
     const speed = options.speed ?? 1;
     const srIntervalMs = options.senderReportIntervalMs ?? 1000;
+    this.retransmitOnNack = options.retransmit ?? true;
+    this.interposer = options.send;
     const queue = sendQueue(this.streams);
     if (queue.length === 0) return this.stats;
     const captureStartMs = queue[0]!.timeMs;
@@ -109,7 +130,7 @@ export class Replayer {
         this.stats.packetsSkipped++;
         continue;
       }
-      this.producers[this.streams.indexOf(stream)]!.send(data);
+      this.sendMedia(stream, data);
       this.stats.packetsSent++;
       const sent = lastSent.get(stream.ssrc) ?? { rtpTimestamp: 0, timeMs: 0, packets: 0, octets: 0 };
       lastSent.set(stream.ssrc, { rtpTimestamp: data.readUInt32BE(4), timeMs, packets: sent.packets + 1, octets: sent.octets + data.length - 12 });
@@ -127,6 +148,23 @@ export class Replayer {
   close(): void {
     this.closed = true;
     this.transport.close();
+  }
+
+  /** Hands a media packet to the sender's path: the interposer if any, else straight to mediasoup. */
+  private sendMedia(stream: CapturedStream, data: Buffer): void {
+    const producer = this.producers[this.streams.indexOf(stream)]!;
+    const send = (packet: Buffer): void => {
+      // An interposer may deliver late, from a timer, after close() or the worker's end: such a
+      // packet is lost like any other on a network, and must not throw where nobody can catch it.
+      if (this.closed || producer.closed) return;
+      try {
+        producer.send(packet);
+      } catch {
+        // mediasoup's channel is gone (worker closed or died): the packet is lost
+      }
+    };
+    if (this.interposer) this.interposer(stream, data, send);
+    else send(data);
   }
 
   private remember(ssrc: number, data: Buffer): void {
@@ -152,12 +190,14 @@ export class Replayer {
 
   private retransmit(ssrc: number, lost: number[]): void {
     const history = this.histories.get(ssrc);
-    const index = this.streams.findIndex((s) => s.ssrc === ssrc);
-    if (!history || index < 0) return;
+    const stream = this.streams.find((s) => s.ssrc === ssrc);
+    if (!history || !stream) return;
+    this.stats.packetsNacked += lost.length;
+    if (!this.retransmitOnNack) return;
     for (const seq of lost) {
       const data = history[(seq & 0xffff) % HISTORY_SIZE];
       if (data && data.readUInt16BE(2) === (seq & 0xffff)) {
-        this.producers[index]!.send(data);
+        this.sendMedia(stream, data);
         this.stats.packetsRetransmitted++;
       } else {
         this.stats.nackMisses++;

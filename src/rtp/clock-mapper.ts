@@ -61,6 +61,13 @@ export class SlidingMinimum {
 export const DEFAULT_CLOCK_WINDOW_MS = 10_000;
 
 /**
+ * Window of the recent-arrival estimate (`toRecentWallMs`), in ms: short, so that a sender clock
+ * running slower than ours (e.g. an audio device that skips buffers) shows within about a second,
+ * yet holding ~50 audio packets, so that queueing delay shorter than that is not taken for drift.
+ */
+export const RECENT_CLOCK_WINDOW_MS = 1_000;
+
+/**
  * The offset from one sender's NTP clock (as stated in its RTCP sender reports) to local wall-clock
  * time, shared by the ClockMappers of all streams from that sender. Sharing is what gives lip sync:
  * both streams then convert through the same offset, so their relative timing is what the
@@ -116,6 +123,8 @@ export class ClockMapper {
   private readonly msPerTick: number;
   /** Samples of `arrivalMs - rtpMs`. */
   private readonly arrivalOffsets: SlidingMinimum;
+  /** The same samples over RECENT_CLOCK_WINDOW_MS only. */
+  private readonly recentOffsets = new SlidingMinimum(RECENT_CLOCK_WINDOW_MS);
   /** Samples of `arrivalMs - senderNtpMs`, possibly shared with the sender's other streams. */
   private readonly ntpOffsets: SlidingMinimum;
   /** `senderNtpMs - rtpMs` from the latest SR; NaN before the first. */
@@ -160,6 +169,7 @@ export class ClockMapper {
     }
     const sample = arrivalMs - rtpTimestamp * this.msPerTick;
     this.arrivalOffsets.push(arrivalMs, sample);
+    this.recentOffsets.push(arrivalMs, sample);
     if (this.srOffsetMs === this.srOffsetMs) this.ntpOffsets.push(arrivalMs, sample - this.srOffsetMs);
   }
 
@@ -192,6 +202,16 @@ export class ClockMapper {
     }
     const offset = this.arrivalOffsets.min;
     return offset === undefined ? undefined : rtpMs + offset;
+  }
+
+  /**
+   * Like `toWallMs` from arrivals alone, over the last RECENT_CLOCK_WINDOW_MS: where the sender's
+   * RTP clock stands against ours now. Comparing it with an earlier mapping shows clock drift
+   * (and a sender that resumed without advancing its timestamps). Undefined before the first packet.
+   */
+  toRecentWallMs(rtpTimestamp: number): number | undefined {
+    const offset = this.recentOffsets.min;
+    return offset === undefined ? undefined : rtpTimestamp * this.msPerTick + offset;
   }
 
   private applySenderReport(ntpMs: number, rtpTimestamp: number): void {
