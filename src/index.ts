@@ -1,5 +1,17 @@
-export { Recorder, RecorderError, type RecorderOptions, type RecorderEvents, type RecorderSummary } from './recorder.js';
+export {
+  Recorder,
+  RecorderError,
+  type RecorderOptions,
+  type RecorderOutputOptions,
+  type RecorderProducersOptions,
+  type RecorderSourceOptions,
+  type RecorderEvents,
+  type RecorderSummary,
+} from './recorder.js';
 export type { RecordingOptions, RecordingSummary } from './pipeline/recording-session.js';
 export type { StreamStats, StreamGap, StreamPipelineOptions } from './pipeline/stream-pipeline.js';
 export { UnsupportedCodecError, SUPPORTED_CODECS } from './pipeline/stream-spec.js';
 export { OutputOpenError } from './sink/file.js';
+export type { RecordingSource, SourceListener, SourceStream } from './source/source.js';
+export { RtpUdpEndpoint, type UdpStream, type UdpAddress, type UdpSourceOptions, type RtpUdpEndpointOptions, type RtpUdpEndpointStats } from './source/udp.js';
+export { sendToRecorder, type PlainTransportLink, type PlainTransportLinkOptions } from './source/mediasoup-plain.js';

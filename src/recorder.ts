@@ -8,14 +8,11 @@ import type { StreamGap, StreamStats } from './pipeline/stream-pipeline.js';
 import { openFileSink } from './sink/file.js';
 import { Sink } from './sink/sink.js';
 import { checkContainerCodecs, containerFor, type Container } from './mux/container.js';
-import { consumeProducers, recordableCodecs, type DirectStream } from './source/mediasoup-direct.js';
+import { DirectSource } from './source/mediasoup-direct.js';
+import type { RecordingSource, SourceStream } from './source/source.js';
 
-/** How to record: which producers, where to, and tuning. */
-export interface RecorderOptions extends RecordingOptions {
-  /** The router the producers live on. */
-  router: types.Router;
-  /** One track per producer (H264 video, Opus audio). */
-  producers: types.Producer[];
+/** Where to record to, and tuning. */
+export interface RecorderOutputOptions extends RecordingOptions {
   /** A file path (created or truncated) or any Writable; a Writable is not ended by the recorder. */
   output: string | Writable;
   /**
@@ -26,6 +23,22 @@ export interface RecorderOptions extends RecordingOptions {
   /** Interval of `stats` events, in ms; 0 turns them off. Default 0. */
   statsIntervalMs?: number;
 }
+
+/** Producers of a router in this process, recorded through a DirectTransport. */
+export interface RecorderProducersOptions extends RecorderOutputOptions {
+  /** The router the producers live on. */
+  router: types.Router;
+  /** One track per producer. */
+  producers: types.Producer[];
+}
+
+/** Any other source, e.g. `RtpUdpEndpoint.source()` for RTP that a PlainTransport sends over UDP. */
+export interface RecorderSourceOptions extends RecorderOutputOptions {
+  source: RecordingSource;
+}
+
+/** How to record: what (producers, or a source) and where to. */
+export type RecorderOptions = RecorderProducersOptions | RecorderSourceOptions;
 
 /** An error met while recording, with the stream it concerns when there is one. */
 export class RecorderError extends Error {
@@ -60,9 +73,10 @@ export interface RecorderEvents {
 type State = 'new' | 'starting' | 'recording' | 'paused' | 'stopped';
 
 /**
- * Records mediasoup producers into one fragmented MP4, in this process: a DirectTransport
- * consumer per producer feeds the jitter buffer, depacketizer and muxer. Errors met inside
- * mediasoup's event handlers are reported as `error` events, never thrown back into mediasoup.
+ * Records mediasoup producers into one file, in this process: a DirectTransport consumer per
+ * producer (or another source: RTP over UDP) feeds the jitter buffer, depacketizer and muxer.
+ * Errors met inside mediasoup's or a socket's event handlers are reported as `error` events,
+ * never thrown back into them.
  *
  * ```ts
  * const recorder = new Recorder({ router, producers: [videoProducer, audioProducer], output: 'call.mp4' });
@@ -73,8 +87,7 @@ type State = 'new' | 'starting' | 'recording' | 'paused' | 'stopped';
  */
 export class Recorder extends EventEmitter<RecorderEvents> {
   private state: State = 'new';
-  private transport: types.DirectTransport | undefined;
-  private streams: DirectStream[] = [];
+  private readonly source: RecordingSource;
   private session: RecordingSession | undefined;
   private sink: Sink | undefined;
   private timer: NodeJS.Timeout | undefined;
@@ -84,49 +97,54 @@ export class Recorder extends EventEmitter<RecorderEvents> {
 
   constructor(private readonly options: RecorderOptions) {
     super();
-    if (options.producers.length === 0) throw new RecorderError('no producers to record');
+    if ('source' in options) {
+      this.source = options.source;
+    } else {
+      if (options.producers.length === 0) throw new RecorderError('no producers to record');
+      this.source = new DirectSource(options.router, options.producers);
+    }
   }
 
   /**
-   * Opens the output, consumes the producers and starts recording. Rejects (and leaves nothing
-   * behind) when the output cannot be opened, a producer's codec is not supported, or the
+   * Opens the output and the source (consumes the producers) and starts recording. Rejects (and
+   * leaves nothing behind) when the output cannot be opened, a codec is not supported, or the
    * container cannot hold the codecs (the error names the containers that can).
    */
   async start(): Promise<void> {
     if (this.state !== 'new') throw new RecorderError(`start() called on a ${this.state} recorder`);
     this.state = 'starting';
     let container: Container;
+    let streams: SourceStream[];
     try {
       // Codecs first: an unsupported one must not leave an empty output file behind.
       const { output, format } = this.options;
       container = containerFor(typeof output === 'string' ? output : undefined, format);
-      checkContainerCodecs(container, recordableCodecs(this.options.producers));
+      checkContainerCodecs(container, this.source.codecs());
       this.sink = await this.openSink();
-      const { transport, streams } = await consumeProducers(this.options.router, this.options.producers);
-      this.transport = transport;
-      this.streams = streams;
+      streams = await this.source.open();
     } catch (error) {
       this.state = 'stopped';
+      this.source.close();
       if (this.sink) {
         await this.sink.end().catch(() => undefined);
         if (typeof this.options.output === 'string') await rm(this.options.output, { force: true });
       }
       throw error instanceof RecorderError ? error : new RecorderError((error as Error).message, undefined, { cause: error });
     }
-    const session = new RecordingSession(this.streams, container, this.sink!, {
+    const session = new RecordingSession(streams, container, this.sink!, {
       onGap: (spec, gap) => this.emit('gap', { stream: spec.label, ...gap }),
       onKeyframe: (spec) => this.emit('keyframe', { stream: spec.label }),
     }, this.options);
     this.session = session;
-    this.streams.forEach(({ consumer, spec }, index) => {
-      consumer.on('rtp', (packet: Buffer) => this.guard(spec.label, () => {
-        session.receive(index, packet, performance.now());
-        this.arm();
-      }));
-    });
-    this.transport!.on('routerclose', () => void this.stop().catch(() => undefined));
     this.state = 'recording';
-    await Promise.all(this.streams.map(({ consumer }) => consumer.resume()));
+    await this.source.start({
+      rtp: (index, packet, arrivalMs) => this.guard(streams[index]?.spec.label, () => {
+        session.receive(index, packet, arrivalMs);
+        this.arm();
+      }),
+      senderReport: (index, ntpMs, rtpTimestamp) => this.guard(streams[index]?.spec.label, () => session.senderReport(index, ntpMs, rtpTimestamp)),
+      ended: () => void this.stop().catch(() => undefined),
+    });
     session.requestKeyframes(performance.now());
     this.arm();
     if (this.options.statsIntervalMs) {
@@ -141,7 +159,7 @@ export class Recorder extends EventEmitter<RecorderEvents> {
     if (this.state !== 'recording') return;
     this.state = 'paused';
     this.session!.pause(performance.now());
-    await Promise.all(this.streams.map(({ consumer }) => consumer.pause()));
+    await this.source.pause();
   }
 
   /** Continues a paused recording; video resumes at the next keyframe, which is requested now. */
@@ -149,7 +167,7 @@ export class Recorder extends EventEmitter<RecorderEvents> {
     if (this.state !== 'paused') return;
     this.state = 'recording';
     this.session!.resume(performance.now());
-    await Promise.all(this.streams.map(({ consumer }) => consumer.resume()));
+    await this.source.resume();
     this.arm();
   }
 
@@ -169,7 +187,7 @@ export class Recorder extends EventEmitter<RecorderEvents> {
     this.state = 'stopped';
     clearTimeout(this.timer);
     clearInterval(this.statsTimer);
-    this.transport?.close();
+    this.source.close();
     if (!wasStarted) throw new RecorderError('stop() called before start() completed');
     const summary: RecorderSummary = await this.session!.finish().catch(() => this.session!.summary());
     if (typeof this.options.output === 'string') summary.path = this.options.output;

@@ -78,6 +78,12 @@ export class RecordingSession {
     this.pipelines[index]!.receive(raw, nowMs);
   }
 
+  /** An RTCP sender report of stream `index` (NTP time in ms, 32-bit RTP timestamp). */
+  senderReport(index: number, ntpMs: number, rtpTimestamp: number): void {
+    if (this.finished) return;
+    this.pipelines[index]?.senderReport(ntpMs, rtpTimestamp);
+  }
+
   /** Runs due timers of every stream. */
   poll(nowMs: number): void {
     if (this.finished) return;

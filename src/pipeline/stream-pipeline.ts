@@ -166,7 +166,7 @@ export class StreamPipeline {
       retryIntervalMs: options.keyframeRetryIntervalMs ?? 1000,
       request: () => this.feedback?.requestKeyFrame(),
     });
-    this.clockMapper = new ClockMapper(spec.clockRate);
+    this.clockMapper = this.newClockMapper();
     this.driftToleranceTicks = ((options.driftToleranceMs ?? 40) * spec.clockRate) / 1000;
     this.gapThresholdTicks = ((options.gapThresholdMs ?? 500) * spec.clockRate) / 1000;
     this.waitingForKeyframe = spec.kind === 'video';
@@ -195,6 +195,11 @@ export class StreamPipeline {
     }
     this.clockMapper.observe(this.arrivalTimestamps.unwrap(packet.timestamp), arrivalMs);
     this.jitter.push(packet, arrivalMs);
+  }
+
+  /** An RTCP sender report of this stream: NTP time in ms and the 32-bit RTP timestamp it matches. */
+  senderReport(ntpMs: number, rtpTimestamp: number): void {
+    this.clockMapper.onSenderReport(ntpMs, rtpTimestamp);
   }
 
   /** Runs due timers (held packets, NACK retries, keyframe retries). */
@@ -267,6 +272,10 @@ export class StreamPipeline {
     };
   }
 
+  private newClockMapper(): ClockMapper {
+    return new ClockMapper({ clockRate: this.spec.clockRate, senderClock: this.clock.sender });
+  }
+
   private ms(ticks: number): number {
     return (ticks * 1000) / this.spec.clockRate;
   }
@@ -283,7 +292,7 @@ export class StreamPipeline {
       this.jitter.reset();
       this.arrivalTimestamps.reset();
       this.releasedTimestamps.reset();
-      this.clockMapper = new ClockMapper(this.spec.clockRate);
+      this.clockMapper = this.newClockMapper();
       this.anchor = undefined;
       this.depacketizer.reset();
       if (this.spec.kind === 'video') this.waitingForKeyframe = true;

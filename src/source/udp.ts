@@ -1,0 +1,277 @@
+/**
+ * RTP over UDP into the recorder: one socket per recorder process carries any number of streams
+ * (each recording claims its SSRCs), so no port is allocated per recording. The sender is a
+ * mediasoup PlainTransport (rtcp-mux) in this or another process or host; the recorder answers it
+ * like any receiver: receiver reports, NACKs (mediasoup retransmits from its buffer) and PLIs.
+ */
+import dgram from 'node:dgram';
+import { once } from 'node:events';
+import { performance } from 'node:perf_hooks';
+import type { types } from 'mediasoup';
+import type { StreamSpec } from '../pipeline/stream-spec.js';
+import { codecForMimeType } from '../pipeline/stream-spec.js';
+import { ReceptionStats } from '../rtp/reception-stats.js';
+import { genericNack, isRtcp, pictureLossIndication, receiverReport, senderReportsIn, type ReportBlock } from '../rtp/rtcp.js';
+import { RECORDER_SSRC, specOf } from './mediasoup-direct.js';
+import type { RecordingSource, SourceListener, SourceStream } from './source.js';
+
+/** One stream to record from the socket. JSON-serializable, so another process can send it over. */
+export interface UdpStream {
+  /** A label for stats and errors, e.g. `video:<producerId>`. */
+  label: string;
+  /**
+   * The stream as its sender sends it: mediasoup's `consumer.rtpParameters` (codec and payload
+   * type first, header extensions, `encodings[0].ssrc`).
+   */
+  rtpParameters: types.RtpParameters;
+}
+
+/** An address and port. */
+export interface UdpAddress {
+  address: string;
+  port: number;
+}
+
+export interface RtpUdpEndpointOptions {
+  /** Address to bind; default '127.0.0.1' ('0.0.0.0' to receive from other hosts). */
+  address?: string;
+  /** Port to bind; default 0 (any free port, see `port`). */
+  port?: number;
+}
+
+export interface UdpSourceOptions {
+  /**
+   * Where to send RTCP (the PlainTransport's own address and port). Default: wherever the RTP
+   * comes from. Needed when the PlainTransport uses comedia: the source then sends a receiver
+   * report at start, from which mediasoup learns where to send.
+   */
+  remote?: UdpAddress;
+  /** Interval of RTCP receiver reports, in ms. Default 1000. */
+  receiverReportIntervalMs?: number;
+}
+
+/** Counters of an endpoint. */
+export interface RtpUdpEndpointStats {
+  datagrams: number;
+  rtcpPackets: number;
+  /** RTP packets of an SSRC no recording claims (e.g. still arriving after a recording stopped). */
+  unknownSsrc: number;
+  /** Datagrams too short to be RTP. */
+  malformed: number;
+  /** RTCP packets sent back. */
+  rtcpSent: number;
+  /** Send or socket errors; the last one is in `lastError`. */
+  errors: number;
+  lastError?: string;
+}
+
+/**
+ * The recorder's UDP socket. `source(streams)` gives a RecordingSource for a Recorder:
+ *
+ * ```ts
+ * const endpoint = await RtpUdpEndpoint.bind({ address: '0.0.0.0', port: 40000 });
+ * const recorder = new Recorder({ source: endpoint.source(streams), output: 'call.mp4' });
+ * ```
+ */
+export class RtpUdpEndpoint {
+  readonly stats: RtpUdpEndpointStats = { datagrams: 0, rtcpPackets: 0, unknownSsrc: 0, malformed: 0, rtcpSent: 0, errors: 0 };
+  private readonly routes = new Map<number, UdpSource>();
+  private closed = false;
+
+  private constructor(private readonly socket: dgram.Socket) {
+    socket.on('message', (datagram, from) => this.receive(datagram, from, performance.now()));
+    socket.on('error', (error) => this.countError(error));
+  }
+
+  /** Binds a socket; rejects when the address or port cannot be bound. */
+  static async bind(options: RtpUdpEndpointOptions = {}): Promise<RtpUdpEndpoint> {
+    const socket = dgram.createSocket('udp4');
+    const failed = once(socket, 'error');
+    socket.bind(options.port ?? 0, options.address ?? '127.0.0.1');
+    const result = await Promise.race([once(socket, 'listening'), failed.then(([error]) => error as Error)]);
+    if (result instanceof Error) {
+      socket.close();
+      throw new Error(`cannot bind the RTP socket to ${options.address ?? '127.0.0.1'}:${options.port ?? 0}: ${result.message}`, { cause: result });
+    }
+    // Media arrives in bursts (a keyframe is dozens of packets): room for a second of it.
+    socket.setRecvBufferSize(4 * 1024 * 1024);
+    return new RtpUdpEndpoint(socket);
+  }
+
+  /** The bound address and port: what a PlainTransport connects to. */
+  get local(): UdpAddress {
+    const { address, port } = this.socket.address();
+    return { address, port };
+  }
+
+  /** A source for a Recorder: these streams, by SSRC. The SSRCs are claimed when the recorder starts. */
+  source(streams: UdpStream[], options: UdpSourceOptions = {}): RecordingSource {
+    return new UdpSource(this, streams, options);
+  }
+
+  /** Closes the socket; recordings on it end. Safe to call twice. */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    for (const source of new Set(this.routes.values())) source.ended();
+    this.socket.close();
+  }
+
+  /** @internal */
+  claim(ssrc: number, source: UdpSource): void {
+    if (this.closed) throw new Error('the RTP socket is closed');
+    const owner = this.routes.get(ssrc);
+    if (owner && owner !== source) throw new Error(`SSRC ${ssrc} is already being recorded on this socket`);
+    this.routes.set(ssrc, source);
+  }
+
+  /** @internal */
+  release(source: UdpSource): void {
+    for (const [ssrc, owner] of this.routes) if (owner === source) this.routes.delete(ssrc);
+  }
+
+  /** @internal */
+  send(datagram: Buffer, to: UdpAddress): void {
+    if (this.closed) return;
+    this.stats.rtcpSent++;
+    this.socket.send(datagram, to.port, to.address, (error) => {
+      if (error) this.countError(error);
+    });
+  }
+
+  private receive(datagram: Buffer, from: dgram.RemoteInfo, arrivalMs: number): void {
+    this.stats.datagrams++;
+    if (isRtcp(datagram)) {
+      this.stats.rtcpPackets++;
+      for (const sr of senderReportsIn(datagram)) this.routes.get(sr.ssrc)?.senderReport(sr, arrivalMs);
+      return;
+    }
+    if (datagram.length < 12) {
+      this.stats.malformed++;
+      return;
+    }
+    const source = this.routes.get(datagram.readUInt32BE(8));
+    if (source) source.rtp(datagram, from, arrivalMs);
+    else this.stats.unknownSsrc++;
+  }
+
+  private countError(error: Error): void {
+    this.stats.errors++;
+    this.stats.lastError = error.message;
+  }
+}
+
+/** The streams of one recording on an RtpUdpEndpoint. */
+class UdpSource implements RecordingSource {
+  private readonly ssrcs: number[];
+  private readonly reception: ReceptionStats[] = [];
+  private listener: SourceListener | undefined;
+  private delivering = false;
+  private remote: UdpAddress | undefined;
+  /** Keyframe requests made before the sender's address was known, sent once it is. */
+  private pendingPli = new Set<number>();
+  private reportTimer: NodeJS.Timeout | undefined;
+  private closed = false;
+
+  constructor(
+    private readonly endpoint: RtpUdpEndpoint,
+    private readonly streams: UdpStream[],
+    private readonly options: UdpSourceOptions,
+  ) {
+    this.ssrcs = streams.map((s) => {
+      const ssrc = s.rtpParameters.encodings?.[0]?.ssrc;
+      if (ssrc === undefined) throw new Error(`stream ${s.label}: rtpParameters.encodings[0].ssrc is missing`);
+      return ssrc;
+    });
+    this.remote = options.remote;
+  }
+
+  codecs(): StreamSpec['codec'][] {
+    return this.streams.map((s) => codecForMimeType(s.rtpParameters.codecs[0]?.mimeType ?? '(none)').codec);
+  }
+
+  async open(): Promise<SourceStream[]> {
+    try {
+      this.ssrcs.forEach((ssrc) => this.endpoint.claim(ssrc, this));
+    } catch (error) {
+      this.endpoint.release(this);
+      throw error;
+    }
+    return this.streams.map((s, index) => {
+      const spec = specOf(s.rtpParameters, s.label);
+      this.reception.push(new ReceptionStats(this.ssrcs[index]!, spec.clockRate));
+      return {
+        spec,
+        feedback: {
+          requestKeyFrame: () => this.sendPli(this.ssrcs[index]!),
+          sendNack: (mediaSsrc, sequenceNumbers) => this.sendRtcp(genericNack(RECORDER_SSRC, mediaSsrc, sequenceNumbers)),
+        },
+      };
+    });
+  }
+
+  async start(listener: SourceListener): Promise<void> {
+    this.listener = listener;
+    this.delivering = true;
+    // With comedia, this first report is how the sender learns where the recorder is.
+    if (this.remote) this.sendReports();
+    this.reportTimer = setInterval(() => this.sendReports(), this.options.receiverReportIntervalMs ?? 1000);
+    this.reportTimer.unref();
+  }
+
+  async pause(): Promise<void> {
+    this.delivering = false;
+  }
+
+  async resume(): Promise<void> {
+    this.delivering = true;
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.delivering = false;
+    clearInterval(this.reportTimer);
+    this.endpoint.release(this);
+  }
+
+  /** @internal The socket closed under the recording. */
+  ended(): void {
+    this.listener?.ended();
+  }
+
+  /** @internal */
+  rtp(datagram: Buffer, from: dgram.RemoteInfo, arrivalMs: number): void {
+    if (!this.options.remote && (this.remote?.port !== from.port || this.remote.address !== from.address)) {
+      this.remote = { address: from.address, port: from.port };
+      for (const ssrc of this.pendingPli) this.sendPli(ssrc);
+      this.pendingPli.clear();
+    }
+    if (!this.delivering) return;
+    const index = this.ssrcs.indexOf(datagram.readUInt32BE(8));
+    this.reception[index]!.packet(datagram.readUInt16BE(2), datagram.readUInt32BE(4), arrivalMs);
+    this.listener!.rtp(index, datagram, arrivalMs);
+  }
+
+  /** @internal */
+  senderReport(sr: { ssrc: number; ntpMs: number; ntpMiddle: number; rtpTimestamp: number }, arrivalMs: number): void {
+    const index = this.ssrcs.indexOf(sr.ssrc);
+    this.reception[index]?.senderReport(sr.ntpMiddle, arrivalMs);
+    if (this.delivering) this.listener?.senderReport(index, sr.ntpMs, sr.rtpTimestamp);
+  }
+
+  private sendPli(ssrc: number): void {
+    if (this.remote) this.sendRtcp(pictureLossIndication(RECORDER_SSRC, ssrc));
+    else this.pendingPli.add(ssrc);
+  }
+
+  private sendReports(): void {
+    const now = performance.now();
+    const blocks = this.reception.map((r) => r.report(now)).filter((b): b is ReportBlock => b !== undefined);
+    this.sendRtcp(receiverReport(RECORDER_SSRC, blocks));
+  }
+
+  private sendRtcp(packet: Buffer): void {
+    if (this.remote && !this.closed) this.endpoint.send(packet, this.remote);
+  }
+}

@@ -1,0 +1,99 @@
+/**
+ * RTP over UDP: a real mediasoup PlainTransport (rtcp-mux) sends the replayed fixture to the
+ * recorder's RtpUdpEndpoint, which answers with RTCP (receiver reports, NACK, PLI). One socket
+ * carries several recordings at once, told apart by SSRC; comedia works too (the recorder's first
+ * RTCP packet tells mediasoup where to send). Files are checked with ffmpeg and ffprobe.
+ */
+import { join } from 'node:path';
+import type { types } from 'mediasoup';
+import { afterEach, describe, expect, it } from 'vitest';
+import { Recorder, RtpUdpEndpoint, sendToRecorder, type RecorderSummary } from '../src/index.js';
+import { ffmpegDecodeErrors, ffprobeStreams, tempDir } from './helpers/oracles.js';
+import { h264OpusFixture, replayRig } from './helpers/replay.js';
+
+const { capture, truth } = h264OpusFixture();
+const dir = tempDir('udp-');
+const frames = (file: string, type: 'video' | 'audio'): number => Number(ffprobeStreams(file).streams.find((s) => s.codec_type === type)!.nb_read_frames);
+const closers: (() => void)[] = [];
+afterEach(() => closers.splice(0).forEach((close) => close()));
+
+async function rig() {
+  const r = await replayRig(capture);
+  const endpoint = await RtpUdpEndpoint.bind();
+  closers.push(() => r.close(), () => endpoint.close());
+  return { ...r, endpoint };
+}
+
+/** Records the rig's producers over UDP into `name`, returns the recorder and the link. */
+async function recordOverUdp(router: types.Router, producers: types.Producer[], endpoint: RtpUdpEndpoint, name: string, comedia = false) {
+  const link = await sendToRecorder(router, producers, endpoint.local, { comedia });
+  const output = join(dir, name);
+  const recorder = new Recorder({ source: endpoint.source(link.streams, { remote: comedia ? link.remote : undefined }), output });
+  await recorder.start();
+  await link.resume();
+  return { recorder, link, output };
+}
+
+function expectWholeFixture(summary: RecorderSummary, output: string): void {
+  expect(summary.streams.map((s) => [s.kind, s.framesWritten])).toEqual([
+    ['video', truth.video.encoded.frames],
+    ['audio', truth.audio.encoded.packets],
+  ]);
+  expect(ffmpegDecodeErrors(output)).toBe('');
+  expect(frames(output, 'video')).toBe(truth.video.encoded.frames);
+  expect(frames(output, 'audio')).toBe(truth.audio.encoded.packets);
+}
+
+describe('recording RTP over UDP from a PlainTransport', () => {
+  it('records the fixture whole, with receiver reports and sender reports exchanged', async () => {
+    const { router, replayer, endpoint } = await rig();
+    const { recorder, link, output } = await recordOverUdp(router, replayer.producers, endpoint, 'plain.mp4');
+    await replayer.play({ speed: 2 });
+    await new Promise((r) => setTimeout(r, 1200)); // a receiver report interval, and the last packets
+    const [consumerStats] = await link.consumers[0]!.getStats();
+    const summary = await recorder.stop();
+    expectWholeFixture(summary, output);
+    // mediasoup read our RTCP: the round trip it measures from our reports' echo of its SRs, and our PLI at start.
+    expect(consumerStats!.roundTripTime).toBeGreaterThan(0);
+    expect(consumerStats!.pliCount).toBeGreaterThanOrEqual(1);
+    expect(endpoint.stats.rtcpPackets).toBeGreaterThan(0); // mediasoup's sender reports
+    expect(endpoint.stats.rtcpSent).toBeGreaterThan(0);
+    expect(endpoint.stats.errors).toBe(0);
+  });
+
+  it('carries two recordings on one socket, by SSRC, and counts packets nobody claimed', async () => {
+    const { router, replayer, endpoint } = await rig();
+    const a = await recordOverUdp(router, replayer.producers, endpoint, 'a.mp4');
+    const b = await recordOverUdp(router, replayer.producers, endpoint, 'b.mkv');
+    const play = replayer.play({ speed: 2 });
+    await new Promise((r) => setTimeout(r, 3000));
+    // A third link whose recorder never claims its SSRCs: counted, not recorded, not thrown.
+    const stray = await sendToRecorder(router, replayer.producers, endpoint.local);
+    await stray.resume();
+    await play;
+    await new Promise((r) => setTimeout(r, 300));
+    const [sa, sb] = await Promise.all([a.recorder.stop(), b.recorder.stop()]);
+    expectWholeFixture(sa, a.output);
+    expectWholeFixture(sb, b.output);
+    expect(endpoint.stats.unknownSsrc).toBeGreaterThan(0);
+  });
+
+  it('works with comedia: mediasoup learns the recorder from its first RTCP packet', async () => {
+    const { router, replayer, endpoint } = await rig();
+    const { recorder, output } = await recordOverUdp(router, replayer.producers, endpoint, 'comedia.mkv', true);
+    await replayer.play({ speed: 2 });
+    await new Promise((r) => setTimeout(r, 300));
+    expectWholeFixture(await recorder.stop(), output);
+  });
+
+  it('refuses a second recording of an SSRC already recorded on the socket, leaving no file', async () => {
+    const { router, replayer, endpoint } = await rig();
+    const link = await sendToRecorder(router, replayer.producers, endpoint.local);
+    const first = new Recorder({ source: endpoint.source(link.streams), output: join(dir, 'first.mp4') });
+    await first.start();
+    const second = new Recorder({ source: endpoint.source(link.streams), output: join(dir, 'second.mp4') });
+    await expect(second.start()).rejects.toThrow(/SSRC \d+ is already being recorded on this socket/);
+    expect(() => ffprobeStreams(join(dir, 'second.mp4'))).toThrow();
+    await first.stop();
+  });
+});
