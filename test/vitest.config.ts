@@ -7,12 +7,20 @@ export default defineConfig({
   },
   test: {
     root: new URL('..', import.meta.url).pathname,
-    include: ['test/**/*.test.ts'],
-    // The Chromium end-to-end tests run with `npm run test:e2e` until they have proven stable in CI.
-    exclude: process.env.E2E === '1' ? [] : ['test/e2e/**'],
     testTimeout: 120_000,
     hookTimeout: 120_000,
     // Integration tests each run a mediasoup worker and replay in real time; two cores here.
     maxWorkers: 2,
+    projects: [
+      {
+        extends: true,
+        test: { name: 'unit+integration', include: ['test/**/*.test.ts'], exclude: ['test/e2e/**'], sequence: { groupOrder: 0 } },
+      },
+      {
+        // Chromium, mediasoup and the recorder share two cores: the browser tests run last, alone.
+        extends: true,
+        test: { name: 'browser', include: ['test/e2e/**/*.test.ts'], fileParallelism: false, sequence: { groupOrder: 1 } },
+      },
+    ],
   },
 });
