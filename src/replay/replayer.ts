@@ -44,7 +44,7 @@ export interface ReplayStats {
   packetsSent: number;
   /** Packets held back by `ReplayOptions.skip`. */
   packetsSkipped: number;
-  /** Packets mediasoup asked for in NACKs, answered or not. */
+  /** Packets mediasoup asked for in NACKs, answered or not; mediasoup asks again until a packet arrives. */
   packetsNacked: number;
   /** Packets sent again because mediasoup NACKed them. */
   packetsRetransmitted: number;
