@@ -171,6 +171,22 @@ export class Recorder extends EventEmitter<RecorderEvents> {
     this.arm();
   }
 
+  /**
+   * Continues the track of producer `oldProducerId` with `producer` (same kind and codec): for a
+   * participant who closed a producer and published a new one. The track goes on in the same
+   * file, without compressing the time in between; video resumes at the new producer's first
+   * keyframe. Only for recorders of producers (not other sources).
+   */
+  async replaceProducer(oldProducerId: string, producer: types.Producer): Promise<void> {
+    if (!(this.source instanceof DirectSource)) throw new RecorderError('replaceProducer() needs a recorder of producers');
+    if (this.state !== 'recording' && this.state !== 'paused') throw new RecorderError(`replaceProducer() called on a ${this.state} recorder`);
+    try {
+      await this.source.replaceProducer(oldProducerId, producer);
+    } catch (error) {
+      throw new RecorderError((error as Error).message, undefined, { cause: error });
+    }
+  }
+
   /** Per-stream statistics so far. */
   stats(): StreamStats[] {
     return this.session?.summary().streams ?? [];

@@ -121,6 +121,41 @@ describe('ClockMapper', () => {
     expect(error).toBeLessThanOrEqual(20);
   });
 
+  describe('recent estimate (toRecentWallMs)', () => {
+    it('follows a sender clock running 2.5 % slow within about a second, where the long window lags', () => {
+      const m = new ClockMapper(AUDIO_RATE);
+      for (let i = 0; i < 250; i++) m.observe(i * 960, i * 20.5 + (i % 3) * 4); // 5 s, some jitter
+      const rtp = 249 * 960;
+      const now = 249 * 20.5;
+      expect(Math.abs(m.toRecentWallMs(rtp)! - now)).toBeLessThan(30); // at most a window's drift (25 ms) behind
+      expect(now - m.toWallMs(rtp)!).toBeGreaterThan(100); // the 10 s window still holds the first sample
+    });
+
+    it('says nothing until a whole window of arrivals has passed', () => {
+      const m = new ClockMapper(AUDIO_RATE);
+      for (let i = 0; i < 49; i++) m.observe(i * 960, 1000 + i * 20);
+      expect(m.toRecentWallMs(48 * 960)).toBeUndefined();
+      m.observe(50 * 960, 1000 + 50 * 20);
+      expect(m.toRecentWallMs(50 * 960)).toBe(2000);
+    });
+
+    it('does not take a stall of this process (late packets arriving at once) for a slow sender', () => {
+      const m = new ClockMapper(AUDIO_RATE);
+      let i = 0;
+      for (; i < 100; i++) m.observe(i * 960, i * 20); // 2 s on time: offset 0
+      expect(m.toRecentWallMs(i * 960)).toBe(i * 20);
+      // The event loop is blocked 1.5 s; the 75 packets sent meanwhile are read at once afterwards.
+      const burstAt = i * 20 + 1500;
+      for (const end = i + 75; i < end; i++) {
+        m.observe(i * 960, burstAt);
+        expect(m.toRecentWallMs(i * 960), `packet ${i}`).toBeUndefined();
+      }
+      // On time again: once a window has passed, the estimate is the true offset, not the stall.
+      for (const end = i + 60; i < end; i++) m.observe(i * 960, i * 20);
+      expect(m.toRecentWallMs(i * 960)).toBe(i * 20);
+    });
+  });
+
   it('ignores non-finite input and counts it', () => {
     const m = new ClockMapper(AUDIO_RATE);
     m.observe(Number.NaN, 1);

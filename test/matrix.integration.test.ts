@@ -13,21 +13,14 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { convertCapture } from '../src/convert.js';
 import { Recorder } from '../src/index.js';
 import { CONTAINER_CODECS, type Container } from '../src/mux/container.js';
-import { loadCaptureFiles, type Capture } from '../src/source/capture.js';
+import type { Capture } from '../src/source/capture.js';
 import { ffmpegDecodeErrors, ffprobeStreams, mkvinfo, parseMp4, tempDir } from './helpers/oracles.js';
-import { FIXTURES, replayRig, type FixtureTruth } from './helpers/replay.js';
+import { replayRig, videoOpusFixture, type FixtureTruth } from './helpers/replay.js';
 
 type VideoCodec = 'h264' | 'vp8' | 'vp9' | 'av1';
 const EXTENSION: Record<Container, string> = { mp4: 'mp4', webm: 'webm', mkv: 'mkv', mka: 'mka', ogg: 'ogg' };
 const MKV_CODEC_ID: Record<string, string> = { h264: 'V_MPEG4/ISO/AVC', vp8: 'V_VP8', vp9: 'V_VP9', av1: 'V_AV1', opus: 'A_OPUS' };
 const dir = tempDir('matrix-');
-
-function fixture(codec: VideoCodec): { capture: Capture; truth: FixtureTruth } {
-  return {
-    capture: loadCaptureFiles(`${FIXTURES}${codec}-opus.pcap`, `${FIXTURES}${codec}-opus.sdp`),
-    truth: JSON.parse(readFileSync(`${FIXTURES}${codec}-opus.json`, 'utf8')) as FixtureTruth,
-  };
-}
 
 const containersFor = (codecs: string[]): Container[] =>
   (Object.keys(CONTAINER_CODECS) as Container[]).filter((c) => codecs.every((codec) => (CONTAINER_CODECS[c] as readonly string[]).includes(codec)));
@@ -93,7 +86,7 @@ function checkFile(container: Container, file: string, codecs: string[], truth: 
 }
 
 describe.each(['h264', 'vp8', 'vp9', 'av1'] as VideoCodec[])('%s + Opus', (codec) => {
-  const { capture, truth } = fixture(codec);
+  const { capture, truth } = videoOpusFixture(codec);
   const containers = containersFor([codec, 'opus']);
   let files: Map<Container, string>;
   beforeAll(async () => {
@@ -106,7 +99,7 @@ describe.each(['h264', 'vp8', 'vp9', 'av1'] as VideoCodec[])('%s + Opus', (codec
 });
 
 describe('Opus alone', () => {
-  const { capture, truth } = fixture('vp8');
+  const { capture, truth } = videoOpusFixture('vp8');
   const containers = containersFor(['opus']);
   let files: Map<Container, string>;
   beforeAll(async () => {

@@ -20,7 +20,12 @@ export interface StreamFeedback {
 
 /** Per-stream tuning; every field has a default. */
 export interface StreamPipelineOptions {
-  /** How long, in ms of wall-clock time, packets are held while a missing one may still arrive. Default 150. */
+  /**
+   * How long, in ms of wall-clock time, packets are held while a missing one may still arrive.
+   * Default 300: a recorder is not a player, and holding packets longer costs only memory (about
+   * 60 kB per 1.5 Mbps stream), while it lets a lost retransmission be asked for again: with 5 %
+   * loss and 40 ms jitter, 150 ms still gave up about one packet in 70 that arrived later.
+   */
   latencyMs?: number;
   /** Ask the sender to retransmit missing packets (generic NACK). Default true. */
   nack?: boolean;
@@ -152,7 +157,7 @@ export class StreamPipeline {
     options: StreamPipelineOptions = {},
   ) {
     this.jitter = new JitterBuffer(
-      { latencyMs: options.latencyMs ?? 150, nack: (options.nack ?? true) && feedback !== undefined },
+      { latencyMs: options.latencyMs ?? 300, nack: (options.nack ?? true) && feedback !== undefined },
       {
         onPacket: (packet) => this.onOrderedPacket(packet),
         onLoss: (_first, count) => this.onLoss(count),
@@ -295,7 +300,8 @@ export class StreamPipeline {
       this.clockMapper = this.newClockMapper();
       this.anchor = undefined;
       this.depacketizer.reset();
-      if (this.spec.kind === 'video') this.waitingForKeyframe = true;
+      // The new stream decodes from its first keyframe, which may not come unasked.
+      if (this.spec.kind === 'video') this.waitForKeyframe();
     }
     this.ssrc = ssrc;
   }

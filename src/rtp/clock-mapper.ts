@@ -68,6 +68,14 @@ export const DEFAULT_CLOCK_WINDOW_MS = 10_000;
 export const RECENT_CLOCK_WINDOW_MS = 1_000;
 
 /**
+ * A pause in arrivals longer than this, in ms, restarts the recent-arrival estimate: after a stall
+ * of this process (GC, blocking work) the queued packets arrive late all at once, which must not
+ * pass for a slow sender clock; nor may a sender that paused. The estimate counts again once a
+ * whole window of arrivals follows the pause.
+ */
+export const ARRIVAL_PAUSE_MS = 200;
+
+/**
  * The offset from one sender's NTP clock (as stated in its RTCP sender reports) to local wall-clock
  * time, shared by the ClockMappers of all streams from that sender. Sharing is what gives lip sync:
  * both streams then convert through the same offset, so their relative timing is what the
@@ -125,6 +133,8 @@ export class ClockMapper {
   private readonly arrivalOffsets: SlidingMinimum;
   /** The same samples over RECENT_CLOCK_WINDOW_MS only. */
   private readonly recentOffsets = new SlidingMinimum(RECENT_CLOCK_WINDOW_MS);
+  /** Arrival time of the first packet after the last pause in arrivals (ARRIVAL_PAUSE_MS). */
+  private arrivalsSinceMs = NaN;
   /** Samples of `arrivalMs - senderNtpMs`, possibly shared with the sender's other streams. */
   private readonly ntpOffsets: SlidingMinimum;
   /** `senderNtpMs - rtpMs` from the latest SR; NaN before the first. */
@@ -160,6 +170,7 @@ export class ClockMapper {
       return;
     }
     this.stats.observed++;
+    if (!(arrivalMs - this.lastArrivalMs <= ARRIVAL_PAUSE_MS)) this.arrivalsSinceMs = arrivalMs;
     this.lastRtp = rtpTimestamp;
     this.lastArrivalMs = arrivalMs;
     if (this.pendingSr !== undefined) {
@@ -207,9 +218,11 @@ export class ClockMapper {
   /**
    * Like `toWallMs` from arrivals alone, over the last RECENT_CLOCK_WINDOW_MS: where the sender's
    * RTP clock stands against ours now. Comparing it with an earlier mapping shows clock drift
-   * (and a sender that resumed without advancing its timestamps). Undefined before the first packet.
+   * (and a sender that resumed without advancing its timestamps). Undefined until arrivals have
+   * gone on without a pause (ARRIVAL_PAUSE_MS) for a whole window.
    */
   toRecentWallMs(rtpTimestamp: number): number | undefined {
+    if (!(this.lastArrivalMs - this.arrivalsSinceMs >= RECENT_CLOCK_WINDOW_MS)) return undefined;
     const offset = this.recentOffsets.min;
     return offset === undefined ? undefined : rtpTimestamp * this.msPerTick + offset;
   }

@@ -21,7 +21,10 @@ export function recordableCodecs(producers: types.Producer[]): StreamSpec['codec
  */
 export class DirectSource implements RecordingSource {
   private transport: types.DirectTransport | undefined;
-  private consumers: types.Consumer[] = [];
+  /** The consumer feeding each stream, by stream index; replaceProducer() swaps one. */
+  private readonly consumers: types.Consumer[] = [];
+  private listener: SourceListener | undefined;
+  private paused = true;
 
   constructor(
     private readonly router: types.Router,
@@ -42,9 +45,10 @@ export class DirectSource implements RecordingSource {
     try {
       const streams: SourceStream[] = [];
       for (const producer of this.producers) {
-        const consumer = await transport.consume({ producerId: producer.id, rtpCapabilities: recorderCapabilities(this.router), paused: true });
+        const index = this.consumers.length;
+        const consumer = await this.consume(producer);
         this.consumers.push(consumer);
-        streams.push({ spec: specOf(consumer.rtpParameters, `${consumer.kind}:${producer.id}`), feedback: feedbackFor(transport, consumer) });
+        streams.push({ spec: specOf(consumer.rtpParameters, `${consumer.kind}:${producer.id}`), feedback: this.feedbackFor(index) });
       }
       return streams;
     } catch (error) {
@@ -54,21 +58,68 @@ export class DirectSource implements RecordingSource {
   }
 
   async start(listener: SourceListener): Promise<void> {
-    this.consumers.forEach((consumer, index) => consumer.on('rtp', (packet: Buffer) => listener.rtp(index, packet, performance.now())));
+    this.listener = listener;
+    this.consumers.forEach((consumer, index) => this.deliver(consumer, index));
     this.transport!.on('routerclose', () => listener.ended());
     await this.resume();
   }
 
   async pause(): Promise<void> {
+    this.paused = true;
     await Promise.all(this.consumers.map((consumer) => consumer.pause()));
   }
 
   async resume(): Promise<void> {
+    this.paused = false;
     await Promise.all(this.consumers.map((consumer) => consumer.resume()));
+  }
+
+  /**
+   * Feeds the stream that `oldProducerId` fed from `producer` from now on (a participant who
+   * closed and published again): same kind and codec, so the track continues; the new SSRC is
+   * handled like any SSRC change (video waits for a keyframe, the timeline keeps wall-clock time).
+   */
+  async replaceProducer(oldProducerId: string, producer: types.Producer): Promise<void> {
+    const index = this.consumers.findIndex((c) => c.producerId === oldProducerId);
+    if (index < 0) throw new Error(`producer ${oldProducerId} is not recorded here`);
+    const old = this.consumers[index]!;
+    const consumer = await this.consume(producer);
+    const [was, now] = [old.rtpParameters.codecs[0]!, consumer.rtpParameters.codecs[0]!];
+    if (consumer.kind !== old.kind || now.mimeType.toLowerCase() !== was.mimeType.toLowerCase() || now.payloadType !== was.payloadType) {
+      consumer.close();
+      throw new Error(`producer ${producer.id} (${now.mimeType}) cannot continue the ${was.mimeType} track of producer ${oldProducerId}`);
+    }
+    this.consumers[index] = consumer;
+    old.close();
+    if (this.listener) this.deliver(consumer, index);
+    if (!this.paused) await consumer.resume();
   }
 
   close(): void {
     this.transport?.close();
+  }
+
+  private consume(producer: types.Producer): Promise<types.Consumer> {
+    return this.transport!.consume({ producerId: producer.id, rtpCapabilities: recorderCapabilities(this.router), paused: true });
+  }
+
+  private deliver(consumer: types.Consumer, index: number): void {
+    consumer.on('rtp', (packet: Buffer) => this.listener!.rtp(index, packet, performance.now()));
+  }
+
+  /** Feedback for stream `index` goes to whichever consumer feeds it at the time. */
+  private feedbackFor(index: number): StreamFeedback {
+    return {
+      requestKeyFrame: () => {
+        this.consumers[index]!.requestKeyFrame().catch(() => {
+          // The consumer closed meanwhile (producer gone, recording stopping): nothing to ask.
+        });
+      },
+      sendNack: (mediaSsrc, sequenceNumbers) => {
+        const transport = this.transport!;
+        if (!transport.closed) transport.sendRtcp(genericNack(RECORDER_SSRC, mediaSsrc, sequenceNumbers));
+      },
+    };
   }
 }
 
@@ -113,19 +164,5 @@ export function specOf(rtpParameters: types.RtpParameters, label: string): Strea
     spropParameterSets: typeof sprop === 'string' ? sprop : undefined,
     label,
     videoOrientationExtensionId: kind === 'video' ? orientation?.id : undefined,
-  };
-}
-
-function feedbackFor(transport: types.DirectTransport, consumer: types.Consumer): StreamFeedback {
-  return {
-    requestKeyFrame: () => {
-      consumer.requestKeyFrame().catch(() => {
-        // The consumer closed meanwhile; the recording ends through its own close events.
-      });
-    },
-    sendNack: (mediaSsrc, sequenceNumbers) => {
-      if (transport.closed) return;
-      transport.sendRtcp(genericNack(RECORDER_SSRC, mediaSsrc, sequenceNumbers));
-    },
   };
 }

@@ -16,7 +16,7 @@ import { ffprobeFrames, ffprobeStreams, tempDir } from '../helpers/oracles.js';
 import { launchChromium, type Chromium } from './browser.js';
 import type { PageApi, ProduceOptions, ProduceResult, VideoSenderStats } from './page/api.js';
 import { startServer, type E2eServer } from './server.js';
-import { FFMPEG_DTS_ROUNDING, ffmpegNullDecode, probeTimes, type StreamTimes } from './probe.js';
+import { FFMPEG_DTS_ROUNDING, ffmpegNullDecode, probeTimes, type StreamTimes } from '../helpers/probe-times.js';
 
 /** How much media each recording holds, at least. */
 const RECORD_MS = 15_000;

@@ -12,9 +12,16 @@ export function tempDir(prefix = 'mp4-test-'): string {
   return mkdtempSync(join(tmpdir(), prefix));
 }
 
-/** Runs `ffmpeg -v error -i file -f null -` and returns what it printed (empty when clean). */
+/**
+ * Runs `ffmpeg -v error -i file -enc_time_base -1 -f null -` and returns what it printed (empty
+ * when clean). `-enc_time_base -1` keeps the decoded frames in the file's own time base: by
+ * default ffmpeg's CLI re-times video to 1/frame-rate, and two frames whose millisecond
+ * timestamps sit half a frame off that grid (video starting 16 ms after audio) can round to the
+ * same tick, which its null muxer reports as non-monotonic dts although the file's are increasing.
+ * Non-monotonic timestamps in the file itself are still reported.
+ */
 export function ffmpegDecodeErrors(file: string, extraInput: string[] = []): string {
-  const r = spawnSync('ffmpeg', ['-nostdin', '-v', 'error', ...extraInput, '-i', file, '-f', 'null', '-'], { encoding: 'utf8' });
+  const r = spawnSync('ffmpeg', ['-nostdin', '-v', 'error', ...extraInput, '-i', file, '-enc_time_base', '-1', '-f', 'null', '-'], { encoding: 'utf8' });
   return (r.stdout + r.stderr).trim();
 }
 

@@ -8,9 +8,14 @@ export const FIXTURES = new URL('../../fixtures/', import.meta.url).pathname;
 
 /** The H264+Opus fixture's capture and its encoder-side ground truth (fixtures/h264-opus.json). */
 export function h264OpusFixture(): { capture: Capture; truth: FixtureTruth } {
+  return videoOpusFixture('h264');
+}
+
+/** A `<codec>-opus` fixture's capture and its encoder-side ground truth (fixtures/<codec>-opus.json). */
+export function videoOpusFixture(codec: 'h264' | 'vp8' | 'vp9' | 'av1'): { capture: Capture; truth: FixtureTruth } {
   return {
-    capture: loadCaptureFiles(`${FIXTURES}h264-opus.pcap`, `${FIXTURES}h264-opus.sdp`),
-    truth: JSON.parse(readFileSync(`${FIXTURES}h264-opus.json`, 'utf8')) as FixtureTruth,
+    capture: loadCaptureFiles(`${FIXTURES}${codec}-opus.pcap`, `${FIXTURES}${codec}-opus.sdp`),
+    truth: JSON.parse(readFileSync(`${FIXTURES}${codec}-opus.json`, 'utf8')) as FixtureTruth,
   };
 }
 
