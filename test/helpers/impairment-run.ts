@@ -84,7 +84,7 @@ export async function recordImpairmentCase(c: ImpairmentCase, dir: string, speed
   /** UDP path: consumers resume once the recorders listen. */
   const recorderStarted: (() => Promise<void>)[] = [];
   try {
-    const name = `${c.codec}-${c.path}-${c.profile.name.replace(/[^a-z0-9]+/gi, '_')}`;
+    const name = `${c.codec}-${c.path}${c.path === 'sender' && !c.retransmit ? '-noretransmit' : ''}-${c.profile.name.replace(/[^a-z0-9]+/gi, '_')}`;
     const files = c.containers.map((container) => ({ container, path: join(dir, `${name}.${container}`), gaps: [] as RecorderGap[] }));
     // Sender path: the impairer sits in the replayer's send; each packet goes on to its own producer.
     const sendFor = new WeakMap<Buffer, (packet: Buffer) => void>();

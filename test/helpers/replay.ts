@@ -12,7 +12,7 @@ export function h264OpusFixture(): { capture: Capture; truth: FixtureTruth } {
 }
 
 /** A `<codec>-opus` fixture's capture and its encoder-side ground truth (fixtures/<codec>-opus.json). */
-export function videoOpusFixture(codec: 'h264' | 'vp8' | 'vp9' | 'av1'): { capture: Capture; truth: FixtureTruth } {
+export function videoOpusFixture(codec: 'h264' | 'vp8' | 'vp9' | 'av1' | 'h264-resize' | 'vp8-resize'): { capture: Capture; truth: FixtureTruth } {
   return {
     capture: loadCaptureFiles(`${FIXTURES}${codec}-opus.pcap`, `${FIXTURES}${codec}-opus.sdp`),
     truth: JSON.parse(readFileSync(`${FIXTURES}${codec}-opus.json`, 'utf8')) as FixtureTruth,
