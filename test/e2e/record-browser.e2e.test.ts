@@ -470,6 +470,8 @@ describe('recording Chromium (mediasoup-client) through mediasoup 3.8.4', () => 
           expect(result.error, r.container).toBeUndefined();
           expect(result.ended, r.container).toBe(true);
           expect(result.videoWidth, r.container).toBeGreaterThan(0);
+          // The size change plays too: Chromium's <video> reported each size the file holds.
+          expect([...new Set(result.sizes)], r.container).toEqual(probes.get(r.container)!.sizes);
           const { audio, video } = probes.get(r.container)!.times;
           const end = Math.max(audio.startS + audio.durationS, video.startS + video.durationS);
           expect(Math.abs(result.duration - end), `${r.container}: duration in Chromium vs ffprobe's end ${end} s`).toBeLessThan(0.1);
