@@ -25,15 +25,16 @@
  *   per OBU header. Here the time is mostly the one copy into the frame buffer, and per-TU costs
  *   at ~1.3 packets per TU.
  *
- * Completeness (the rules of src/codec/h264.ts): no TU that misses any part of any OBU is emitted.
- * A TU is accepted only when its first packet provably starts it: the packet before it was
- * received right before it (no reset() in between) and ended the previous TU (marker bit or a
- * different timestamp), or its aggregation header has N = 1 (first packet of a coded video
- * sequence, so of a TU). After a reset(), a new timestamp alone proves nothing: the lost packets
- * may have been the first ones of that very TU, and AV1 has no in-band marker of a TU's first
- * packet (unlike H264's first_mb_in_slice). A stream joined mid-way is treated like one after a
- * reset. Inside a TU, Z must match the previous packet's Y: a continuation without its start, or
- * a fragment left open by a marker, a new timestamp or a packet with Z = 0, drops the TU.
+ * Completeness (the rules of src/codec/frame-assembler.ts): no TU that misses any part of any
+ * OBU is emitted. A TU is accepted only when its first packet provably starts it: the packet
+ * before it was received right before it (no reset() in between) and ended the previous TU
+ * (marker bit or a different timestamp), or its aggregation header has N = 1 (first packet of a
+ * coded video sequence, so of a TU). After a reset(), a new timestamp alone proves nothing: the
+ * lost packets may have been the first ones of that very TU, and AV1 has no in-band marker of a
+ * TU's first packet (unlike H264's first_mb_in_slice). A stream joined mid-way is treated like
+ * one after a reset. Inside a TU, Z must match the previous packet's Y: a continuation without
+ * its start, or a fragment left open by a marker, a new timestamp or a packet with Z = 0, drops
+ * the TU.
  *
  * Keyframes follow AV1-ISOBMFF's sync sample rule: the TU's first frame (OBU_FRAME or
  * OBU_FRAME_HEADER) is a key frame with show_frame = 1, and a sequence header OBU comes before it.
@@ -44,9 +45,10 @@
  * into the frame's buffer; callers must not reuse them before that. Frame buffers are carved from
  * shared slabs (see FrameSlab): `frame.data` is a view, mind its byteOffset.
  */
-import type { Av1Config, Depacketizer, DepacketizerStats, Frame, FrameCallback } from './frame.js';
+import type { Av1Config, DepacketizerStats } from './frame.js';
 import type { RtpPacket } from '../rtp/packet.js';
 import { isShownAv1KeyFrame, parseAv1SequenceHeader, type Av1SequenceHeader } from './av1-sequence-header.js';
+import { FrameAssembler } from './frame-assembler.js';
 import { FrameSlab } from './frame-slab.js';
 
 // OBU types (AV1 spec section 6.2.2).
@@ -87,8 +89,9 @@ interface SequenceHeader {
   info: Av1SequenceHeader;
 }
 
-export class Av1Depacketizer implements Depacketizer {
-  readonly stats: Av1DepacketizerStats = {
+/** Temporal units as frames; FrameAssembler draws their boundaries. */
+export class Av1Depacketizer extends FrameAssembler {
+  override readonly stats: Av1DepacketizerStats = {
     framesEmitted: 0,
     framesDroppedIncomplete: 0,
     packetsMalformed: 0,
@@ -96,16 +99,6 @@ export class Av1Depacketizer implements Depacketizer {
   };
 
   // --- Temporal unit being assembled.
-  private tuActive = false;
-  /** Unwrapped RTP timestamp of the TU, in 90 kHz units. */
-  private tuTs = 0;
-  /** A packet of this TU was lost, malformed or out of place, or its start is not proven: drop it. */
-  private tuBroken = false;
-  /**
-   * Whether the next packet directly follows the last one pushed (no reset() in between), so that
-   * the last one's marker and timestamp tell whether the next one starts a TU.
-   */
-  private synced = false;
   /** The last packet ended with an OBU fragment (Y = 1) that the next packet must continue (Z = 1). */
   private fragOpen = false;
   /** First sequence header OBU of the TU, its index, and the index of the TU's first frame (header) OBU; -1 if none. */
@@ -141,33 +134,24 @@ export class Av1Depacketizer implements Depacketizer {
   private lastConfig: Av1Config | undefined;
   private readonly slab = new FrameSlab();
 
-  constructor(private readonly onFrame: FrameCallback) {}
-
-  push(packet: RtpPacket, timestamp: number): void {
-    const p = packet.payload;
+  override push(packet: RtpPacket, timestamp: number): void {
     // An empty payload carries no AV1 data (not even the aggregation header): an RTP padding-only
     // packet, which libwebrtc sends on the media SSRC when RTX is not negotiated. Ignored whole,
     // timestamp and marker included (its timestamp is that of an earlier frame).
-    if (p.length === 0) return;
-    // A new timestamp ends the previous TU even without a marker bit.
-    if (this.tuActive && timestamp !== this.tuTs) this.endTu();
-    if (!this.tuActive) {
-      this.tuActive = true;
-      this.tuTs = timestamp;
-      if (!this.synced && (p[0]! & (AGG_N | AGG_Z)) !== AGG_N) this.tuBroken = true;
-    }
-    this.synced = true;
-    if (!this.tuBroken) this.parsePayload(p);
-    if (packet.marker) this.endTu();
+    if (packet.payload.length !== 0) super.push(packet, timestamp);
   }
 
-  reset(): void {
-    if (this.tuActive) this.tuBroken = true;
-    this.synced = false;
+  override reset(): void {
+    super.reset();
     this.shTrusted = false;
   }
 
-  private parsePayload(p: Buffer): void {
+  /** After a loss only N = 1 proves a TU start, not a new timestamp (see the top of the file). */
+  protected override startsAfterLoss(p: Buffer): boolean {
+    return (p[0]! & (AGG_N | AGG_Z)) === AGG_N;
+  }
+
+  protected override addPacket(p: Buffer): void {
     const len = p.length;
     const agg = p[0]!;
     const z = (agg & AGG_Z) !== 0;
@@ -176,7 +160,7 @@ export class Av1Depacketizer implements Depacketizer {
     if (len === 1) return this.malformed(); // no OBU element
     // Z = 1 with nothing open: the fragment's start was lost or never sent. Z = 0 with a fragment
     // open: its end was lost or never sent.
-    if (z !== this.fragOpen) return this.breakTu();
+    if (z !== this.fragOpen) return this.breakFrame();
     const y = (agg & AGG_Y) !== 0;
     let off = 1;
     for (let i = 1; off < len; i++) {
@@ -287,32 +271,23 @@ export class Av1Depacketizer implements Depacketizer {
     return 0;
   }
 
-  private malformed(): void {
-    this.stats.packetsMalformed++;
-    this.breakTu();
-  }
-
   private obuMalformed(): false {
     this.malformed();
     return false;
   }
 
-  private breakTu(): void {
-    this.tuBroken = true;
+  /** An OBU fragment still open at the end of the TU lost its end. */
+  protected override frameComplete(): boolean {
+    return !this.fragOpen;
   }
 
-  /** Ends the current TU: emits it when complete, else counts the drop. */
-  private endTu(): void {
-    if (this.tuBroken || this.fragOpen) {
-      this.stats.framesDroppedIncomplete++;
-      this.shTrusted = false;
-    } else if (this.tuFirstFrame >= 0) {
-      this.emit();
-    } // else: no frame in it (a sender's stray metadata): not a sample
-    this.clearTu();
+  /** The dropped TU might have changed the sequence header. */
+  protected override noteDroppedFrame(): void {
+    this.shTrusted = false;
   }
 
-  private emit(): void {
+  protected override emitFrame(): void {
+    if (this.tuFirstFrame < 0) return; // no frame in it (a sender's stray metadata): not a sample
     const shBefore = this.tuShIndex >= 0 && this.tuShIndex < this.tuFirstFrame;
     const reduced = (shBefore ? this.tuSh : this.activeSh)?.info.reducedStillPictureHeader ?? false;
     const keyframe = isShownAv1KeyFrame(this.tuFirstFrameByte, reduced);
@@ -344,15 +319,7 @@ export class Av1Depacketizer implements Depacketizer {
       this.activeSh = this.tuSh;
       this.shTrusted = true;
     }
-    const frame: Frame = {
-      timestamp: this.tuTs,
-      data: out,
-      keyframe,
-      config: sh ? this.configIfChanged(sh) : undefined,
-      duration: undefined,
-    };
-    this.stats.framesEmitted++;
-    this.onFrame(frame);
+    this.output(out, keyframe, sh ? this.configIfChanged(sh) : undefined);
   }
 
   /** The config to attach to a keyframe: set when its sequence header differs from the last one emitted. */
@@ -448,13 +415,11 @@ export class Av1Depacketizer implements Depacketizer {
     this.obuSize[k] += len;
   }
 
-  private clearTu(): void {
+  protected override clearFrame(): void {
     // Drop the references so that emitted packets can be collected.
     for (let i = 0; i < this.segCount; i++) this.segBuf[i] = undefined;
     this.segCount = 0;
     this.obuCount = 0;
-    this.tuActive = false;
-    this.tuBroken = false;
     this.fragOpen = false;
     this.tuSh = undefined;
     this.tuShIndex = -1;

@@ -17,9 +17,9 @@
  * copied once into the frame's buffer; callers must not reuse them before that. Frame buffers are
  * carved from shared slabs (see FrameSlab): `frame.data` is a view, mind its byteOffset.
  */
-import type { Depacketizer, DepacketizerStats, Frame, FrameCallback, H264Config } from './frame.js';
-import type { RtpPacket } from '../rtp/packet.js';
+import type { DepacketizerStats, FrameCallback, H264Config } from './frame.js';
 import { parseH264PpsIds, parseH264Sps, type H264Sps } from './h264-sps.js';
+import { FrameAssembler } from './frame-assembler.js';
 import { FrameSlab } from './frame-slab.js';
 
 // NAL unit types (H.264 table 7-1) and RTP payload structure types (RFC 6184 table 1).
@@ -50,8 +50,9 @@ function keepNalType(type: number): boolean {
   return type !== 0 && type < 24 && type !== NAL_AUD && type !== NAL_FILLER;
 }
 
-export class H264Depacketizer implements Depacketizer {
-  readonly stats: H264DepacketizerStats = {
+/** Access units as frames; FrameAssembler draws their boundaries. */
+export class H264Depacketizer extends FrameAssembler {
+  override readonly stats: H264DepacketizerStats = {
     framesEmitted: 0,
     framesDroppedIncomplete: 0,
     packetsMalformed: 0,
@@ -59,12 +60,6 @@ export class H264Depacketizer implements Depacketizer {
   };
 
   // --- Access unit being assembled.
-  private auActive = false;
-  /** Unwrapped RTP timestamp of the AU, in 90 kHz units. */
-  private auTs = 0;
-  /** A packet of this AU was lost, malformed or out of place: drop the rest of it. */
-  private auBroken = false;
-  private auPackets = 0;
   private auHasVcl = false;
   private auHasIdr = false;
   private auHasSps = false;
@@ -74,8 +69,6 @@ export class H264Depacketizer implements Depacketizer {
   private fuType = 0;
   /** Whether the open FU-A's NAL unit goes into the sample (AUD and filler do not). */
   private fuKeep = false;
-  /** Timestamp of the last AU ended, for reset() between AUs. */
-  private lastTs: number | undefined;
 
   // --- NAL units of the AU as lists of segments (views given as buffer + offsets, so that
   // assembling costs no allocation per packet). NAL k owns segments [segEnd[k-1], segEnd[k]).
@@ -101,49 +94,23 @@ export class H264Depacketizer implements Depacketizer {
   private lastConfig: H264Config | undefined;
   private readonly slab = new FrameSlab();
 
-  constructor(
-    private readonly onFrame: FrameCallback,
-    options: H264DepacketizerOptions = {},
-  ) {
+  constructor(onFrame: FrameCallback, options: H264DepacketizerOptions = {}) {
+    super(onFrame);
     if (options.spropParameterSets) this.seedParameterSets(options.spropParameterSets);
   }
 
-  push(packet: RtpPacket, timestamp: number): void {
-    // A new timestamp ends the previous AU even without a marker bit.
-    if (this.auActive && timestamp !== this.auTs) this.endAu();
-    if (!this.auActive) {
-      this.auActive = true;
-      this.auTs = timestamp;
-    }
-    this.auPackets++;
-    if (!this.auBroken) this.parsePayload(packet.payload);
-    if (packet.marker) this.endAu();
-  }
-
-  reset(): void {
-    if (this.auActive) {
-      this.auBroken = true;
-    } else if (this.lastTs !== undefined) {
-      // Between AUs: treat further packets of the last timestamp as part of a broken AU, so only
-      // a new timestamp can start a frame again.
-      this.auActive = true;
-      this.auTs = this.lastTs;
-      this.auBroken = true;
-    }
-  }
-
-  private parsePayload(p: Buffer): void {
+  protected override addPacket(p: Buffer): void {
     if (p.length === 0) return this.malformed();
     const type = p[0]! & 0x1f;
     if (type === FU_A) return this.fuA(p);
     // Any other packet while an FU-A is open means the FU-A lost its end.
-    if (this.fuOpen) return this.breakAu();
+    if (this.fuOpen) return this.breakFrame();
     if (type >= 1 && type <= 23) return this.addNal(p, 0, p.length);
     if (type === STAP_A) return this.stapA(p);
     this.stats.packetsMalformed++;
     // 0, 30, 31 are reserved and to be ignored (RFC 6184 section 5.4); STAP-B, MTAP16/24 and FU-B
     // belong to the interleaved mode, which is not supported: the AU cannot be rebuilt.
-    if (type !== 0 && type < 30) this.breakAu();
+    if (type !== 0 && type < 30) this.breakFrame();
   }
 
   /** Adds one complete NAL unit p[start, end) (single NAL unit packet or STAP-A entry). */
@@ -174,7 +141,7 @@ export class H264Depacketizer implements Depacketizer {
    */
   private checkFirstSlice(firstSliceByte: number): boolean {
     if ((firstSliceByte & 0x80) === 0) {
-      this.breakAu();
+      this.breakFrame();
       return false;
     }
     this.auHasVcl = true;
@@ -193,7 +160,7 @@ export class H264Depacketizer implements Depacketizer {
     }
     if (len === 1) return this.malformed();
     off = 1;
-    while (off < len && !this.auBroken) {
+    while (off < len && !this.broken) {
       const size = (p[off]! << 8) | p[off + 1]!;
       this.addNal(p, off + 2, off + 2 + size);
       off += 2 + size;
@@ -207,7 +174,7 @@ export class H264Depacketizer implements Depacketizer {
     const type = fuHeader & 0x1f;
     if (fuHeader & 0x80) {
       // Start: an FU-A still open lost its end.
-      if (this.fuOpen) return this.breakAu();
+      if (this.fuOpen) return this.breakFrame();
       if (p[0]! & 0x80 || type === 0 || type >= 24) return this.malformed();
       this.fuOpen = true;
       this.fuType = type;
@@ -222,7 +189,7 @@ export class H264Depacketizer implements Depacketizer {
         this.nalSize[k] = p.length - 1;
       }
     } else {
-      if (!this.fuOpen) return this.breakAu(); // continuation of a NAL whose start was lost
+      if (!this.fuOpen) return this.breakFrame(); // continuation of a NAL whose start was lost
       if (type !== this.fuType) return this.malformed();
       if (this.fuKeep) {
         this.addSegment(p, 2, p.length - 2);
@@ -240,28 +207,13 @@ export class H264Depacketizer implements Depacketizer {
     }
   }
 
-  private malformed(): void {
-    this.stats.packetsMalformed++;
-    this.breakAu();
+  /** An FU-A still open at the end of the AU lost its end. */
+  protected override frameComplete(): boolean {
+    return !this.fuOpen;
   }
 
-  private breakAu(): void {
-    this.auBroken = true;
-  }
-
-  /** Ends the current AU: emits it when complete, else counts the drop. */
-  private endAu(): void {
-    const complete = !this.auBroken && !this.fuOpen;
-    if (!complete) {
-      if (this.auPackets > 0) this.stats.framesDroppedIncomplete++;
-    } else if (this.auHasVcl) {
-      this.emit();
-    } // else: parameter sets or SEI only, already noted: not a frame.
-    this.lastTs = this.auTs;
-    this.clearAu();
-  }
-
-  private emit(): void {
+  protected override emitFrame(): void {
+    if (!this.auHasVcl) return; // parameter sets or SEI only, already noted: not a frame
     const keyframe = this.auHasIdr;
     // A keyframe without its own SPS and PPS gets all known ones in front (and drops any of its
     // own, which are already among them), so that it decodes on its own.
@@ -312,15 +264,7 @@ export class H264Depacketizer implements Depacketizer {
       }
     }
 
-    const frame: Frame = {
-      timestamp: this.auTs,
-      data: out,
-      keyframe,
-      config: keyframe ? this.configIfChanged() : undefined,
-      duration: undefined,
-    };
-    this.stats.framesEmitted++;
-    this.onFrame(frame);
+    this.output(out, keyframe, keyframe ? this.configIfChanged() : undefined);
   }
 
   /** The config to attach to a keyframe: set when the parameter sets differ from the last one emitted. */
@@ -433,14 +377,11 @@ export class H264Depacketizer implements Depacketizer {
     this.nalSegEnd[this.nalCount - 1] = this.segCount;
   }
 
-  private clearAu(): void {
+  protected override clearFrame(): void {
     // Drop the references so that emitted packets can be collected.
     for (let i = 0; i < this.segCount; i++) this.segBuf[i] = undefined;
     this.segCount = 0;
     this.nalCount = 0;
-    this.auActive = false;
-    this.auBroken = false;
-    this.auPackets = 0;
     this.auHasVcl = false;
     this.auHasIdr = false;
     this.auHasSps = false;

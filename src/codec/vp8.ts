@@ -30,8 +30,8 @@
  * Memory: payload buffers are referenced (not copied) until their frame is emitted, then copied
  * once into the frame's buffer, carved from a shared slab (`frame.data` is a view).
  */
-import type { Depacketizer, DepacketizerStats, Frame, FrameCallback, Vp8Config } from './frame.js';
-import type { RtpPacket } from '../rtp/packet.js';
+import type { DepacketizerStats, Vp8Config } from './frame.js';
+import { FrameAssembler } from './frame-assembler.js';
 import { FrameSlab } from './frame-slab.js';
 
 export interface Vp8DepacketizerStats extends DepacketizerStats {
@@ -160,8 +160,8 @@ export function parseVp8KeyFrameHeader(frame: Uint8Array): Vp8KeyFrameHeader | u
   return { width, height, horizontalScale: w >> 14, verticalScale: h >> 14 };
 }
 
-export class Vp8Depacketizer implements Depacketizer {
-  readonly stats: Vp8DepacketizerStats = {
+export class Vp8Depacketizer extends FrameAssembler {
+  override readonly stats: Vp8DepacketizerStats = {
     framesEmitted: 0,
     framesDroppedIncomplete: 0,
     packetsMalformed: 0,
@@ -171,19 +171,11 @@ export class Vp8Depacketizer implements Depacketizer {
   private readonly d = newVp8Descriptor();
 
   // --- Frame being assembled.
-  private frameActive = false;
-  /** Unwrapped RTP timestamp, in 90 kHz units. */
-  private frameTs = 0;
-  /** A packet of this frame was lost, malformed or out of place, or its start was not seen: drop it. */
-  private frameBroken = false;
-  private framePackets = 0;
   /** PictureID of the frame (-1 when its packets carry none) and its width in bits (7 or 15). */
   private framePictureId = -1;
   private framePictureIdBits = 0;
   /** N bit of the frame's packets: nothing references it. */
   private frameNonReference = false;
-  /** Timestamp of the last frame ended, for reset() between frames. */
-  private lastTs: number | undefined;
 
   /**
    * PictureID the next non-key frame must follow (last emitted frame's, or a dropped frame's that
@@ -201,34 +193,7 @@ export class Vp8Depacketizer implements Depacketizer {
   private lastConfig: Vp8Config | undefined;
   private readonly slab = new FrameSlab();
 
-  constructor(private readonly onFrame: FrameCallback) {}
-
-  push(packet: RtpPacket, timestamp: number): void {
-    // A new timestamp ends the previous frame even without a marker bit.
-    if (this.frameActive && timestamp !== this.frameTs) this.endFrame();
-    const first = !this.frameActive;
-    if (first) {
-      this.frameActive = true;
-      this.frameTs = timestamp;
-    }
-    this.framePackets++;
-    if (!this.frameBroken) this.addPacket(packet.payload, first);
-    if (packet.marker) this.endFrame();
-  }
-
-  reset(): void {
-    if (this.frameActive) {
-      this.frameBroken = true;
-    } else if (this.lastTs !== undefined) {
-      // Between frames: further packets of the last timestamp belong to a frame with a lost
-      // packet, so only a new timestamp can start a frame again.
-      this.frameActive = true;
-      this.frameTs = this.lastTs;
-      this.frameBroken = true;
-    }
-  }
-
-  private addPacket(p: Buffer, first: boolean): void {
+  protected override addPacket(p: Buffer, first: boolean): void {
     const d = this.d;
     if (!parseVp8Descriptor(p, d)) return this.malformed();
     const isStart = d.start && d.partitionId === 0;
@@ -245,30 +210,7 @@ export class Vp8Depacketizer implements Depacketizer {
     this.addSegment(p, d.payloadOffset, p.length - d.payloadOffset);
   }
 
-  private malformed(): void {
-    this.stats.packetsMalformed++;
-    this.breakFrame();
-  }
-
-  private breakFrame(): void {
-    this.frameBroken = true;
-  }
-
-  /** Ends the current frame: emits it when complete, else counts the drop. */
-  private endFrame(): void {
-    if (this.frameBroken || this.segCount === 0) {
-      if (this.framePackets > 0) {
-        this.stats.framesDroppedIncomplete++;
-        this.noteDroppedFrame();
-      }
-    } else {
-      this.emit();
-    }
-    this.lastTs = this.frameTs;
-    this.clearFrame();
-  }
-
-  private emit(): void {
+  protected override emitFrame(): void {
     const keyframe = (this.segBuf[0]![this.segStart[0]!]! & 1) === 0;
     if (!keyframe && !this.checkPictureId()) {
       this.stats.framesDroppedPictureIdJump++;
@@ -288,20 +230,14 @@ export class Vp8Depacketizer implements Depacketizer {
     // key frames also need their start code and a size.
     const firstPartitionSize = (out[0]! | (out[1]! << 8) | (out[2]! << 16)) >>> 5;
     const header = keyframe ? parseVp8KeyFrameHeader(out) : undefined;
-    if (keyframe ? !header : this.size < 3 || firstPartitionSize > this.size - 3) {
-      this.stats.packetsMalformed++;
-      this.stats.framesDroppedIncomplete++;
-      return;
-    }
+    if (keyframe ? !header : this.size < 3 || firstPartitionSize > this.size - 3) return this.dropMalformed();
     let config: Vp8Config | undefined;
     const last = this.lastConfig;
     if (header && (!last || last.width !== header.width || last.height !== header.height)) {
       config = this.lastConfig = { codec: 'vp8', width: header.width, height: header.height };
     }
     this.chainPictureId = this.framePictureId;
-    const frame: Frame = { timestamp: this.frameTs, data: out, keyframe, config, duration: undefined };
-    this.stats.framesEmitted++;
-    this.onFrame(frame);
+    this.output(out, keyframe, config);
   }
 
   /**
@@ -325,7 +261,7 @@ export class Vp8Depacketizer implements Depacketizer {
   }
 
   /** A frame dropped as incomplete: advances the PictureID chain if nothing can depend on it. */
-  private noteDroppedFrame(): void {
+  protected override noteDroppedFrame(): void {
     if (this.frameNonReference && this.framePictureId >= 0 && this.chainPictureId >= 0 && this.checkPictureId()) {
       this.chainPictureId = this.framePictureId;
     }
@@ -344,14 +280,11 @@ export class Vp8Depacketizer implements Depacketizer {
     this.size += len;
   }
 
-  private clearFrame(): void {
+  protected override clearFrame(): void {
     // Drop the references so that emitted packets can be collected.
     for (let i = 0; i < this.segCount; i++) this.segBuf[i] = undefined;
     this.segCount = 0;
     this.size = 0;
-    this.frameActive = false;
-    this.frameBroken = false;
-    this.framePackets = 0;
     this.framePictureId = -1;
     this.framePictureIdBits = 0;
     this.frameNonReference = false;

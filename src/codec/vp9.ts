@@ -45,8 +45,8 @@
  * Memory: payload buffers are referenced (not copied) until their picture is emitted, then copied
  * once into the frame's buffer, carved from a shared slab (`frame.data` is a view).
  */
-import type { Depacketizer, DepacketizerStats, Frame, FrameCallback, Vp9Config } from './frame.js';
-import type { RtpPacket } from '../rtp/packet.js';
+import type { DepacketizerStats, Vp9Config } from './frame.js';
+import { FrameAssembler } from './frame-assembler.js';
 import { FrameSlab } from './frame-slab.js';
 
 // ---------- Payload descriptor (RFC 9628 section 4.2) ----------
@@ -446,18 +446,13 @@ function vpccChromaSubsampling(x: number, y: number): number {
   return 3;
 }
 
-export class Vp9Depacketizer implements Depacketizer {
-  readonly stats: DepacketizerStats = { framesEmitted: 0, framesDroppedIncomplete: 0, packetsMalformed: 0 };
+/** Pictures as frames; FrameAssembler draws their boundaries. */
+export class Vp9Depacketizer extends FrameAssembler {
+  override readonly stats: DepacketizerStats = { framesEmitted: 0, framesDroppedIncomplete: 0, packetsMalformed: 0 };
 
   private readonly d = newVp9Descriptor();
 
   // --- Picture being assembled.
-  private picActive = false;
-  /** Unwrapped RTP timestamp, in 90 kHz units. */
-  private picTs = 0;
-  /** A packet of this picture was lost, malformed or out of place: drop it. */
-  private picBroken = false;
-  private picPackets = 0;
   /** The first frame of the picture is spatial layer 0 with P=0: a key picture if its header agrees. */
   private picKeyCandidate = false;
   /** A layer frame is open (B seen, E not yet). */
@@ -467,8 +462,6 @@ export class Vp9Depacketizer implements Depacketizer {
   private frameCount = 0;
   private frameSize = new Uint32Array(8);
   private frameSegEnd = new Uint32Array(8);
-  /** Timestamp of the last picture ended, for reset() between pictures. */
-  private lastTs: number | undefined;
   /** At the start and after a loss: a picture must begin in spatial layer 0. */
   private needBaseLayer = true;
 
@@ -484,41 +477,19 @@ export class Vp9Depacketizer implements Depacketizer {
   private readonly refWidths = new Uint16Array(8);
   private readonly refHeights = new Uint16Array(8);
 
-  constructor(private readonly onFrame: FrameCallback) {}
-
-  push(packet: RtpPacket, timestamp: number): void {
-    // A new timestamp ends the previous picture even without a marker bit.
-    if (this.picActive && timestamp !== this.picTs) this.endPicture();
-    if (!this.picActive) {
-      this.picActive = true;
-      this.picTs = timestamp;
-    }
-    this.picPackets++;
-    if (!this.picBroken) this.addPacket(packet.payload);
-    if (packet.marker) this.endPicture();
-  }
-
-  reset(): void {
+  override reset(): void {
     this.needBaseLayer = true;
-    if (this.picActive) {
-      this.picBroken = true;
-    } else if (this.lastTs !== undefined) {
-      // Between pictures: further packets of the last timestamp belong to a picture with a lost
-      // packet (an upper layer's, say), so only a new timestamp can start a picture again.
-      this.picActive = true;
-      this.picTs = this.lastTs;
-      this.picBroken = true;
-    }
+    super.reset();
   }
 
-  private addPacket(p: Buffer): void {
+  protected override addPacket(p: Buffer): void {
     const d = this.d;
     if (!parseVp9Descriptor(p, d, false)) return this.malformed();
     if (d.beginsFrame) {
       if (this.frameOpen) return this.malformed(); // a frame begins before the last one ended
       if (this.frameCount === 0) {
         // The picture provably starts here; after a loss, only in the base layer.
-        if (this.needBaseLayer && d.sid !== 0) return this.breakPicture();
+        if (this.needBaseLayer && d.sid !== 0) return this.breakFrame();
         this.picKeyCandidate = d.sid === 0 && !d.interPicturePredicted;
       } else if (!d.layerIndices || d.sid <= this.frameSid || this.frameCount === 8) {
         // A further frame of the picture must be a higher spatial layer (and fit a superframe).
@@ -531,7 +502,7 @@ export class Vp9Depacketizer implements Depacketizer {
       this.frameCount++;
     } else {
       // Continuation of a frame whose start was lost (or never sent).
-      if (!this.frameOpen) return this.breakPicture();
+      if (!this.frameOpen) return this.breakFrame();
       if (d.sid !== this.frameSid) return this.malformed();
     }
     this.addSegment(p, d.payloadOffset, p.length - d.payloadOffset);
@@ -541,27 +512,12 @@ export class Vp9Depacketizer implements Depacketizer {
     }
   }
 
-  private malformed(): void {
-    this.stats.packetsMalformed++;
-    this.breakPicture();
+  /** A layer frame still open at the end of the picture lost its end. */
+  protected override frameComplete(): boolean {
+    return !this.frameOpen;
   }
 
-  private breakPicture(): void {
-    this.picBroken = true;
-  }
-
-  /** Ends the current picture: emits it when complete, else counts the drop. */
-  private endPicture(): void {
-    if (this.picBroken || this.frameOpen || this.frameCount === 0) {
-      if (this.picPackets > 0) this.stats.framesDroppedIncomplete++;
-    } else {
-      this.emit();
-    }
-    this.lastTs = this.picTs;
-    this.clearPicture();
-  }
-
-  private emit(): void {
+  protected override emitFrame(): void {
     const n = this.frameCount;
     // Every frame starts with frame_marker 2 (the top bits of its first byte).
     let seg = 0;
@@ -604,9 +560,7 @@ export class Vp9Depacketizer implements Depacketizer {
         config = this.configIfChanged(c);
       }
     }
-    const frame: Frame = { timestamp: this.picTs, data: out, keyframe, config, duration: undefined };
-    this.stats.framesEmitted++;
-    this.onFrame(frame);
+    this.output(out, keyframe, config);
   }
 
   /**
@@ -711,11 +665,6 @@ export class Vp9Depacketizer implements Depacketizer {
     return pos;
   }
 
-  private dropMalformed(): void {
-    this.stats.packetsMalformed++;
-    this.stats.framesDroppedIncomplete++;
-  }
-
   /** Appends p[start, start + len) to the open frame. */
   private addSegment(p: Buffer, start: number, len: number): void {
     const i = this.segCount++;
@@ -733,13 +682,10 @@ export class Vp9Depacketizer implements Depacketizer {
     this.frameSize[this.frameCount - 1] += len;
   }
 
-  private clearPicture(): void {
+  protected override clearFrame(): void {
     // Drop the references so that emitted packets can be collected.
     for (let i = 0; i < this.segCount; i++) this.segBuf[i] = undefined;
     this.segCount = 0;
-    this.picActive = false;
-    this.picBroken = false;
-    this.picPackets = 0;
     this.picKeyCandidate = false;
     this.frameOpen = false;
     this.frameCount = 0;
