@@ -150,12 +150,12 @@ describe('Mp4Fragmenter: H264 + Opus', () => {
     expect(a!.timescale).toBe(48000);
     expect(a!.nb_samples).toBe(425);
     const vs = mp4.samples(1);
-    expect(vs.map((s) => s.dts)).toEqual(video.map((f) => f.sample.dts));
+    expect(vs.map((s) => s.dts + mp4.emptyEdit(1))).toEqual(video.map((f) => f.sample.dts));
     expect(vs.map((s) => s.size)).toEqual(video.map((f) => f.sample.data.length));
     expect(vs.map((s, i) => (s.is_sync ? i : -1)).filter((i) => i >= 0)).toEqual([0, 40]);
     expect(vs.every((s) => s.duration === 9000)).toBe(true);
     const as = mp4.samples(2);
-    expect(as.map((s) => s.dts)).toEqual(audio.map((f) => f.sample.dts));
+    expect(as.map((s) => s.dts + mp4.emptyEdit(2))).toEqual(audio.map((f) => f.sample.dts));
     expect(as.every((s) => s.is_sync && s.duration === 960)).toBe(true);
   });
 
@@ -306,6 +306,9 @@ describe('Mp4Fragmenter: track combinations', () => {
     const probe = ffprobeStreams(rec.path);
     expect(Number(probe.streams[0]!.start_time)).toBeCloseTo(2, 3);
     expect(probe.streams[0]!.nb_read_frames).toBe('40');
+    // The offset is an edit list, counted once: 4 s of video from 2 s, a 6 s file (not 8).
+    expect(Number(probe.streams[0]!.duration)).toBeCloseTo(4, 3);
+    expect(Number(probe.format.duration)).toBeCloseTo(6, 3);
     expect(Number(probe.streams[1]!.start_time)).toBe(0);
     expect(probe.streams[1]!.nb_read_frames).toBe('300');
   });
@@ -353,10 +356,12 @@ describe('Mp4Fragmenter: track combinations', () => {
     const feed = videoFeed(0, [units[5]!, units[6]!, ...units], 0);
     const rec = record('leading-p', [VIDEO], feed);
     expect(rec.fragmenter.stats.samplesDroppedBeforeKeyframe).toBe(2);
-    const vs = parseMp4(rec.file).samples(1);
+    const mp4 = parseMp4(rec.file);
+    const vs = mp4.samples(1);
     expect(vs.length).toBe(40);
     expect(vs[0]!.is_sync).toBe(true);
-    expect(vs[0]!.dts).toBe(18000);
+    expect(vs[0]!.dts).toBe(0);
+    expect(mp4.emptyEdit(1)).toBe(18000); // presented from 0.2 s
     expect(ffmpegDecodeErrors(rec.path)).toBe('');
   });
 });
@@ -380,11 +385,11 @@ describe('Mp4Fragmenter: sample durations', () => {
     const rec = record('durations', [VIDEO, AUDIO], interleave(video, audio));
     const mp4 = parseMp4(rec.file);
     const vs = mp4.samples(1);
-    expect(vs.map((s) => s.dts)).toEqual(video.map((f) => f.sample.dts));
+    expect(vs.map((s) => s.dts + mp4.emptyEdit(1))).toEqual(video.map((f) => f.sample.dts));
     for (let i = 0; i + 1 < vs.length; i++) expect(vs[i]!.duration).toBe(vs[i + 1]!.dts - vs[i]!.dts);
     expect(vs.at(-1)!.duration).toBe(vs.at(-2)!.duration);
     const as = mp4.samples(2);
-    expect(as.map((s) => s.dts)).toEqual(audio.map((f) => f.sample.dts));
+    expect(as.map((s) => s.dts + mp4.emptyEdit(2))).toEqual(audio.map((f) => f.sample.dts));
     expect(as[49]!.duration).toBe(51 * 960);
     expect(as.at(-1)!.duration).toBe(960);
     expect(ffmpegDecodeErrors(rec.path)).toBe('');

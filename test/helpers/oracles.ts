@@ -108,6 +108,8 @@ export interface ParsedMp4 {
   info: { isFragmented: boolean; timescale: number; duration: number; tracks: ParsedTrack[] };
   /** mp4box's box tree, loosely typed: moov, moofs, boxes. */
   file: any;
+  /** Sample times are media times: a track's samples are presented this much later (empty edits), in its timescale. */
+  emptyEdit(trackId: number): number;
   samples(trackId: number): ParsedSample[];
 }
 
@@ -129,12 +131,18 @@ export function parseMp4(data: Buffer): ParsedMp4 {
   if (error) throw error;
   if (!info) throw new Error('mp4box: not ready (no moov?)');
   const f = file as any;
+  const trak = (trackId: number): any => f.moov.traks.find((t: any) => t.tkhd.track_id === trackId);
   return {
     info,
     file: f,
+    emptyEdit: (trackId: number) => {
+      const t = trak(trackId);
+      const entries: { segment_duration: number; media_time: number }[] = t?.edts?.elst?.entries ?? [];
+      const movieTicks = entries.filter((e) => e.media_time === -1).reduce((sum, e) => sum + e.segment_duration, 0);
+      return (movieTicks * t.mdia.mdhd.timescale) / f.moov.mvhd.timescale;
+    },
     samples: (trackId: number) => {
-      const trak = f.moov.traks.find((t: any) => t.tkhd.track_id === trackId);
-      return (trak?.samples ?? []) as ParsedSample[];
+      return (trak(trackId)?.samples ?? []) as ParsedSample[];
     },
   };
 }

@@ -370,8 +370,18 @@ export type InitTrack =
       config: VideoConfig | undefined;
       /** Clockwise display rotation in degrees (tkhd matrix). */
       rotation?: 0 | 90 | 180 | 270;
+      /** See the audio variant. */
+      delay?: number;
     }
-  | { kind: 'audio'; trackId: number; timescale: number; channels: number; preSkip: number };
+  | {
+      kind: 'audio';
+      trackId: number;
+      timescale: number;
+      channels: number;
+      preSkip: number;
+      /** When the track's media starts on the movie timeline, in movie timescale units: an empty edit before it. */
+      delay?: number;
+    };
 
 /** Sample entry size when a video track has no configuration: coded size written in avc3 (tkhd gets 0x0). */
 export const PLACEHOLDER_VIDEO_SIZE = { width: 640, height: 360 } as const;
@@ -404,6 +414,7 @@ export function trak(t: InitTrack): Buffer {
   return box(
     'trak',
     tkhd(t.trackId, isAudio, width, height, t.kind === 'video' ? t.rotation : 0),
+    ...(t.delay ? [edts(t.delay)] : []),
     box(
       'mdia',
       mdhd(t.timescale),
@@ -411,6 +422,18 @@ export function trak(t: InitTrack): Buffer {
       box('minf', isAudio ? smhd() : vmhd(), dinf(), stbl(entry)),
     ),
   );
+}
+
+/**
+ * edts with an elst that starts the track's media `delay` (movie timescale) into the movie: an
+ * empty edit, then the media from its time 0 to its end (segment_duration 0, as in fragmented
+ * files whose length is unknown when the moov is written). A late track's fragments could instead
+ * carry the delay in their decode times, but ffmpeg (and Chromium, which uses it) then counts the
+ * delay twice in the duration.
+ */
+export function edts(delay: number): Buffer {
+  const rate = u32(0x00010000); // media_rate_integer 1, media_rate_fraction 0
+  return box('edts', fullBox('elst', 0, 0, u32(2, delay, 0xffffffff), rate, u32(0, 0), rate));
 }
 
 export interface InitSegment {

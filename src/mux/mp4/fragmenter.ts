@@ -26,9 +26,11 @@
  * the next fragment). At `finish()` held samples get their stated `duration` (Opus), else the
  * previous sample's duration.
  *
- * Each track's tfdt is the dts of its first sample in the fragment, so a track that starts late
- * (video at 0.3 s) starts late on the timeline. Sample dts are in the track's timescale, counted
- * from the recording start, shared by all tracks.
+ * Sample dts are in the track's timescale, counted from the recording start, shared by all
+ * tracks. A track that starts late (video at 0.3 s) is placed on the timeline by an edit list
+ * when its first sample comes before the init segment is written: its media time then starts at
+ * 0 (tfdt = dts - start, start rounded down to the movie's ms). A track starting after the init
+ * segment carries its start in tfdt instead.
  *
  * Memory: per track, sample tables (typed arrays) for the fragment being built only, grown by
  * doubling up to the largest fragment seen; sample payloads are referenced, not copied, until the
@@ -136,6 +138,12 @@ class TrackState {
   emitCount = 0;
   /** End of the written timeline (dts + duration of the last written sample), -1 before any. */
   endDts = -1;
+  /** Whether a sample was accepted. */
+  started = false;
+  /** Where the init segment's edit list puts the track's media time 0, in ms of movie time. */
+  delayMs = 0;
+  /** dts of the track's media time 0 (tfdt = dts - mediaStart). */
+  mediaStart = 0;
 
   constructor(spec: Mp4TrackSpec, trackId: number) {
     this.trackId = trackId;
@@ -237,6 +245,15 @@ export class Mp4Fragmenter {
       if (sample.config !== undefined && t.config === undefined && sample.config.codec === t.codec) {
         t.config = sample.config;
         if (this.init === undefined) this.videoWithoutConfig--;
+      }
+    }
+
+    if (!t.started) {
+      t.started = true;
+      if (this.init === undefined) {
+        // Whole ms, so that the edit list (movie timescale: ms) places the media exactly.
+        t.delayMs = Math.floor((dts * 1000) / t.timescale);
+        t.mediaStart = Math.floor((t.delayMs * t.timescale) / 1000);
       }
     }
 
@@ -350,7 +367,7 @@ export class Mp4Fragmenter {
       const t = tracks[k]!;
       const n = t.emitCount;
       if (n === 0) continue;
-      off = writeTraf(buf, off, t.trackId, t.firstDts, dataOffset, n, t.durations, t.sizes, t.flags);
+      off = writeTraf(buf, off, t.trackId, t.firstDts - t.mediaStart, dataOffset, n, t.durations, t.sizes, t.flags);
       dataOffset += t.open ? t.bytes - t.sizes[n]! : t.bytes;
     }
     writeMdatHeader(buf, off, dataSize);
@@ -394,9 +411,10 @@ export class Mp4Fragmenter {
     this.specs.forEach((spec, i) => {
       const t = this.tracks[i]!;
       if (omitEmptyVideo && t.isVideo && t.config === undefined && t.endDts < 0) return;
+      const delay = t.delayMs;
       tracks.push(spec.kind === 'video'
-        ? { kind: 'video', trackId: t.trackId, timescale: spec.timescale, codec: spec.codec, config: t.config, rotation: t.rotation }
-        : { kind: 'audio', trackId: t.trackId, timescale: spec.timescale, channels: spec.channels, preSkip: spec.preSkip });
+        ? { kind: 'video', trackId: t.trackId, timescale: spec.timescale, codec: spec.codec, config: t.config, rotation: t.rotation, delay }
+        : { kind: 'audio', trackId: t.trackId, timescale: spec.timescale, channels: spec.channels, preSkip: spec.preSkip, delay });
     });
     const init = initSegment(tracks);
     this.init = init;
