@@ -156,6 +156,20 @@ describe('ClockMapper', () => {
     });
   });
 
+  describe('latest estimate (toLatestWallMs)', () => {
+    it('shows a sender clock that fell behind 250 ms after it did, where the recent estimate still lags', () => {
+      const m = new ClockMapper(AUDIO_RATE);
+      let i = 0;
+      for (; i < 100; i++) m.observe(i * 960, i * 20); // 2 s on time
+      // The sender stalls 150 ms and goes on with contiguous timestamps: its clock is 150 ms behind.
+      for (const end = i + 4; i < end; i++) m.observe(i * 960, i * 20 + 150);
+      expect(m.toLatestWallMs(i * 960)).toBe(i * 20); // the last sample on time is 230 ms old
+      for (const end = i + 8; i < end; i++) m.observe(i * 960, i * 20 + 150);
+      expect(m.toLatestWallMs(i * 960)).toBe(i * 20 + 150);
+      expect(m.toRecentWallMs(i * 960)).toBe(i * 20);
+    });
+  });
+
   it('ignores non-finite input and counts it', () => {
     const m = new ClockMapper(AUDIO_RATE);
     m.observe(Number.NaN, 1);

@@ -170,6 +170,23 @@ describe('RecordingSession over the fixture', () => {
     expect(Math.abs(Number(a.duration) - wallS), `audio ${a.duration} s, sent over ${wallS} s`).toBeLessThan(0.07);
   });
 
+  it('brings audio level with wall-clock time at the end when its clock fell behind in the last second', async () => {
+    // 0.5 s before the end the sender's audio stalls for 150 ms and goes on with contiguous RTP
+    // timestamps (as Chromium's fake microphone does when starved of CPU): too late for the
+    // one-second recent estimate to see before the input ends.
+    const start = AUDIO.packets[0]!.timeMs;
+    const slowFrom = AUDIO.packets.length - 25;
+    const audio = AUDIO.packets.map((p, i) => (i < slowFrom ? p : { ...p, timeMs: p.timeMs + 150 }));
+    const wallS = (audio.at(-1)!.timeMs - start) / 1000 + 0.02;
+    const run = await record('audio-late-drift', { audio });
+    const stats = run.summary.streams[1]!;
+    expect(stats.driftCorrectedMs).toBe(stats.silenceInsertedMs);
+    expect(stats.driftCorrectedMs).toBeGreaterThanOrEqual(120);
+    expect(ffmpegDecodeErrors(run.file)).toBe('');
+    const a = probe(run.file, 'audio');
+    expect(Math.abs(Number(a.duration) - wallS), `audio ${a.duration} s, sent over ${wallS} s`).toBeLessThan(0.04);
+  });
+
   it('continues the same track across an SSRC change without compressing time', async () => {
     const audio = AUDIO.packets.map((p, i) =>
       i >= 500 ? rewrite(p, { ssrc: 0x12345678, seq: seqOf(p) + 20000, timestamp: p.data.readUInt32BE(4) + 0x40000000 }) : p,

@@ -241,9 +241,10 @@ export class StreamPipeline {
     }
   }
 
-  /** End of input: releases what the jitter buffer still holds. */
+  /** End of input: releases what the jitter buffer still holds, and brings audio level with wall-clock time. */
   finish(): void {
     this.jitter.flush();
+    this.catchUpAtEnd();
   }
 
   stats(): StreamStats {
@@ -380,6 +381,23 @@ export class StreamPipeline {
     const step = this.silence ? Math.floor(behind / OPUS_SILENCE_SAMPLES) * OPUS_SILENCE_SAMPLES : behind;
     this.counters.driftTicks += step;
     this.anchor = { rtp: rtpTimestamp, dts: dts + step };
+  }
+
+  /**
+   * Audio whose clock fell behind in the recording's last second has not been corrected yet
+   * (the recent estimate needs a second to see it): the latest arrivals say how far, and trailing
+   * silence makes up for it, so audio ends with the video of the same sender.
+   */
+  private catchUpAtEnd(): void {
+    if (!this.silence || !this.anchor) return;
+    const rtpEnd = this.lastEnd - this.anchor.dts + this.anchor.rtp;
+    const wallMs = this.clockMapper.toLatestWallMs(rtpEnd);
+    if (wallMs === undefined) return;
+    const behind = Math.round((this.clock.toRecordingMs(wallMs) * this.spec.clockRate) / 1000) - this.lastEnd;
+    if (behind <= this.driftToleranceTicks) return;
+    const before = this.lastEnd;
+    this.fillSilence(this.lastEnd + behind);
+    this.counters.driftTicks += this.lastEnd - before;
   }
 
   /** Reports the hole before a sample at `dts`, if long enough; the losses and drops since the last sample are its cause. */

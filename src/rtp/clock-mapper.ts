@@ -68,6 +68,13 @@ export const DEFAULT_CLOCK_WINDOW_MS = 10_000;
 export const RECENT_CLOCK_WINDOW_MS = 1_000;
 
 /**
+ * Window of the latest-arrival estimate (`toLatestWallMs`), in ms: only what a stream's last
+ * packets say, for the end of a recording, where a sender clock that fell behind within the last
+ * RECENT_CLOCK_WINDOW_MS has not yet shown in the recent estimate.
+ */
+export const LATEST_CLOCK_WINDOW_MS = 250;
+
+/**
  * A pause in arrivals longer than this, in ms, restarts the recent-arrival estimate: after a stall
  * of this process (GC, blocking work) the queued packets arrive late all at once, which must not
  * pass for a slow sender clock; nor may a sender that paused. The estimate counts again once a
@@ -133,6 +140,8 @@ export class ClockMapper {
   private readonly arrivalOffsets: SlidingMinimum;
   /** The same samples over RECENT_CLOCK_WINDOW_MS only. */
   private readonly recentOffsets = new SlidingMinimum(RECENT_CLOCK_WINDOW_MS);
+  /** The same samples over LATEST_CLOCK_WINDOW_MS only. */
+  private readonly latestOffsets = new SlidingMinimum(LATEST_CLOCK_WINDOW_MS);
   /** Arrival time of the first packet after the last pause in arrivals (ARRIVAL_PAUSE_MS). */
   private arrivalsSinceMs = NaN;
   /** Samples of `arrivalMs - senderNtpMs`, possibly shared with the sender's other streams. */
@@ -181,6 +190,7 @@ export class ClockMapper {
     const sample = arrivalMs - rtpTimestamp * this.msPerTick;
     this.arrivalOffsets.push(arrivalMs, sample);
     this.recentOffsets.push(arrivalMs, sample);
+    this.latestOffsets.push(arrivalMs, sample);
     if (this.srOffsetMs === this.srOffsetMs) this.ntpOffsets.push(arrivalMs, sample - this.srOffsetMs);
   }
 
@@ -222,8 +232,22 @@ export class ClockMapper {
    * gone on without a pause (ARRIVAL_PAUSE_MS) for a whole window.
    */
   toRecentWallMs(rtpTimestamp: number): number | undefined {
-    if (!(this.lastArrivalMs - this.arrivalsSinceMs >= RECENT_CLOCK_WINDOW_MS)) return undefined;
-    const offset = this.recentOffsets.min;
+    return this.fromArrivals(this.recentOffsets, rtpTimestamp);
+  }
+
+  /**
+   * Like `toRecentWallMs` over the last LATEST_CLOCK_WINDOW_MS only: quicker to follow a sender
+   * clock that fell behind, more exposed to queueing delay. For the end of a stream, where a
+   * delay taken for drift costs no more than a little trailing silence.
+   */
+  toLatestWallMs(rtpTimestamp: number): number | undefined {
+    return this.fromArrivals(this.latestOffsets, rtpTimestamp);
+  }
+
+  /** Maps with an arrival estimate once arrivals have gone on without a pause for its whole window. */
+  private fromArrivals(offsets: SlidingMinimum, rtpTimestamp: number): number | undefined {
+    if (!(this.lastArrivalMs - this.arrivalsSinceMs >= offsets.windowMs)) return undefined;
+    const offset = offsets.min;
     return offset === undefined ? undefined : rtpTimestamp * this.msPerTick + offset;
   }
 

@@ -465,7 +465,7 @@ describe('recording Chromium (mediasoup-client) through mediasoup 3.8.4', () => 
           await page.locator('video').screenshot({ path: screenshot });
           log(
             `   ${r.container} played by Chromium: ended ${result.ended}${result.error ? `, error ${result.error}` : ''}, ${result.videoWidth}x${result.videoHeight} at the end, ` +
-              `sizes ${result.sizes.join(' -> ')}, duration ${result.duration.toFixed(3)} s, ${ms(result.playMs)} at ${PLAYBACK_RATE}x; last frame: ${screenshot}`,
+              `sizes ${result.sizes.join(' -> ')}, duration ${result.duration.toFixed(3)} s (ended at ${result.endedAt.toFixed(3)} s), ${ms(result.playMs)} at ${PLAYBACK_RATE}x; last frame: ${screenshot}`,
           );
           expect(result.error, r.container).toBeUndefined();
           expect(result.ended, r.container).toBe(true);

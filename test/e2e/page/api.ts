@@ -45,8 +45,13 @@ export interface PlayResult {
   error?: string;
   videoWidth: number;
   videoHeight: number;
-  /** `duration` as the element saw it, in s. */
+  /** `duration` at `loadedmetadata`: what Chromium reads from the file, in s. */
   duration: number;
+  /**
+   * `currentTime` at `ended`, in s. Not a property of the file: at a fast playback rate the audio
+   * renderer's clock runs past the last sample by up to one output buffer times the rate.
+   */
+  endedAt: number;
   /** Every size the element reported (`resize` events), in order. */
   sizes: string[];
   /** Wall-clock time the element took to play the file, in ms. */

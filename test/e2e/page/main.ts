@@ -116,6 +116,7 @@ function play(src: string, rate: number, timeoutMs: number): Promise<PlayResult>
   document.body.append(video);
   const sizes: string[] = [];
   const started = performance.now();
+  let duration = NaN;
   return new Promise<PlayResult>((resolve) => {
     const done = (ended: boolean, error?: string): void => {
       clearTimeout(timer);
@@ -124,7 +125,8 @@ function play(src: string, rate: number, timeoutMs: number): Promise<PlayResult>
         ...(error ? { error } : {}),
         videoWidth: video.videoWidth,
         videoHeight: video.videoHeight,
-        duration: video.duration,
+        duration,
+        endedAt: video.currentTime,
         sizes,
         playMs: Math.round(performance.now() - started),
       });
@@ -134,6 +136,7 @@ function play(src: string, rate: number, timeoutMs: number): Promise<PlayResult>
     video.addEventListener('error', () => done(false, `MediaError ${video.error?.code}: ${video.error?.message}`));
     video.addEventListener('ended', () => done(true));
     video.addEventListener('loadedmetadata', () => {
+      duration = video.duration;
       video.playbackRate = rate;
       video.play().catch((error: Error) => done(false, `play(): ${error.message}`));
     });
