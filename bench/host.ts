@@ -18,6 +18,7 @@ import { startBaseline, type Recording } from './baselines.js';
 import { ensureCapture } from './capture.js';
 import { startOursDirect, UdpRecorderProcess } from './ours.js';
 import { startProfiling } from './profile.js';
+import { warmUpPipeline } from './warm-up.js';
 import { liveBytes, type Approach, type HostCommand, type HostConfig, type HostEvent, type SenderCommand, type SenderEvent, type SenderStream, type StartedRecording } from './protocol.js';
 
 /** Starting many recorders at once on two cores: this many in flight. */
@@ -64,6 +65,7 @@ sender.on('message', (event: SenderEvent) => {
   if ('resumed' in event) send(event);
 });
 const udpRecorder = config.groups.some((g) => g.approach === 'ours-udp') ? await UdpRecorderProcess.start() : undefined;
+if (config.groups.some((g) => g.approach === 'ours-direct')) await warmUpPipeline(capture);
 
 send({
   ready: {

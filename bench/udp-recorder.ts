@@ -6,7 +6,9 @@
  * (before the bench reads its memory) answers `{ gced: live bytes }`.
  */
 import { Recorder, RtpUdpEndpoint } from '../src/index.js';
+import { ensureCapture } from './capture.js';
 import { liveBytes, type UdpRecorderCommand, type UdpRecorderEvent } from './protocol.js';
+import { warmUpPipeline } from './warm-up.js';
 
 const send = (event: UdpRecorderEvent): void => void process.send!(event);
 const endpoint = await RtpUdpEndpoint.bind();
@@ -35,4 +37,5 @@ process.on('message', async (command: UdpRecorderCommand) => {
   }
 });
 process.on('disconnect', () => endpoint.close());
+await warmUpPipeline(ensureCapture());
 send({ port: endpoint.local.port });
