@@ -394,10 +394,11 @@ export class StreamPipeline {
     const wallMs = this.clockMapper.toLatestWallMs(rtpEnd);
     if (wallMs === undefined) return;
     const behind = Math.round((this.clock.toRecordingMs(wallMs) * this.spec.clockRate) / 1000) - this.lastEnd;
-    if (behind <= this.driftToleranceTicks) return;
-    const before = this.lastEnd;
-    this.fillSilence(this.lastEnd + behind);
-    this.counters.driftTicks += this.lastEnd - before;
+    // No tolerance here: trailing silence cannot put audio out of step with video.
+    const frames = Math.round(behind / OPUS_SILENCE_SAMPLES);
+    if (frames <= 0) return;
+    this.counters.driftTicks += frames * OPUS_SILENCE_SAMPLES;
+    this.fillSilence(this.lastEnd + frames * OPUS_SILENCE_SAMPLES);
   }
 
   /** Reports the hole before a sample at `dts`, if long enough; the losses and drops since the last sample are its cause. */

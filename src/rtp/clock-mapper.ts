@@ -69,10 +69,11 @@ export const RECENT_CLOCK_WINDOW_MS = 1_000;
 
 /**
  * Window of the latest-arrival estimate (`toLatestWallMs`), in ms: only what a stream's last
- * packets say, for the end of a recording, where a sender clock that fell behind within the last
- * RECENT_CLOCK_WINDOW_MS has not yet shown in the recent estimate.
+ * packets (5 of audio) say, for the end of a recording, where a sender clock that fell behind
+ * within the last RECENT_CLOCK_WINDOW_MS has not yet shown in the recent estimate. A sender that
+ * skips audio when starved of CPU falls behind in steps, which this sees 100 ms after each.
  */
-export const LATEST_CLOCK_WINDOW_MS = 250;
+export const LATEST_CLOCK_WINDOW_MS = 100;
 
 /**
  * A pause in arrivals longer than this, in ms, restarts the recent-arrival estimate: after a stall
