@@ -44,22 +44,12 @@ export interface QualityFile {
   stopOk: boolean;
 }
 
-export interface QualitySummary {
-  approach: Approach;
-  profile: string;
-  framesPresent: number;
-  intact: number;
-  corrupt: number;
-  sent: number | undefined;
-  decodable: number | undefined;
-  decodeErrors: number;
-  avOffsetMs: number | undefined;
-  avOffsetMaxMs: number | undefined;
-  firstFrameS: number | undefined;
+/** One approach x profile over its repeats: the medians of the files' figures. */
+export type QualitySummary = Omit<QualityFile, 'repeat' | 'pictures' | 'stopOk'> & {
   /** Runs, and how many stopped cleanly. */
   runs: number;
   stopsOk: number;
-}
+};
 
 /** Offset (ms from a lap's start) at which the sender sends each frame's first packet. */
 function frameOffsets(ctx: BenchContext): number[] {
