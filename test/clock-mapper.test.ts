@@ -12,6 +12,16 @@ const NTP_MINUS_CAPTURE_MS = 3_900_000_000_000;
 const BASE_DELAY_MS = 30;
 
 describe('SlidingMinimum', () => {
+  it('gives the smallest value of a suffix of the window (minOverLast)', () => {
+    const m = new SlidingMinimum(1000);
+    expect(m.minOverLast(100)).toBeUndefined();
+    for (const [t, v] of [[0, 5], [50, 9], [100, 4], [150, 8], [200, 7], [250, 6]] as const) m.push(t, v);
+    expect(m.min).toBe(4);
+    expect(m.minOverLast(100)).toBe(6); // samples at 150, 200, 250
+    expect(m.minOverLast(150)).toBe(4); // from 100 on
+    expect(m.minOverLast(0)).toBe(6); // the latest sample alone
+  });
+
   it('gives the smallest value of the last windowMs and forgets older ones', () => {
     const m = new SlidingMinimum(100);
     expect(m.min).toBeUndefined();

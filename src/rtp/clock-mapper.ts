@@ -42,6 +42,20 @@ export class SlidingMinimum {
     return this.size > 0 ? this.values[this.head] : undefined;
   }
 
+  /**
+   * Smallest value among the samples of the last `windowMs` (at most the window): the first kept
+   * candidate in that span, since every sample dropped was followed by one no larger.
+   * O(candidates); for occasional use, not per sample.
+   */
+  minOverLast(windowMs: number): number | undefined {
+    const timeMs = this.lastTimeMs - windowMs;
+    for (let k = 0; k < this.size; k++) {
+      const i = (this.head + k) & this.mask;
+      if (this.times[i]! >= timeMs) return this.values[i];
+    }
+    return undefined;
+  }
+
   private grow(): void {
     const n = this.times.length;
     const times = new Float64Array(n * 2);
@@ -139,10 +153,8 @@ export class ClockMapper {
   private readonly msPerTick: number;
   /** Samples of `arrivalMs - rtpMs`. */
   private readonly arrivalOffsets: SlidingMinimum;
-  /** The same samples over RECENT_CLOCK_WINDOW_MS only. */
+  /** The same samples over RECENT_CLOCK_WINDOW_MS only; the latest estimate reads a suffix of it. */
   private readonly recentOffsets = new SlidingMinimum(RECENT_CLOCK_WINDOW_MS);
-  /** The same samples over LATEST_CLOCK_WINDOW_MS only. */
-  private readonly latestOffsets = new SlidingMinimum(LATEST_CLOCK_WINDOW_MS);
   /** Arrival time of the first packet after the last pause in arrivals (ARRIVAL_PAUSE_MS). */
   private arrivalsSinceMs = NaN;
   /** Samples of `arrivalMs - senderNtpMs`, possibly shared with the sender's other streams. */
@@ -191,7 +203,6 @@ export class ClockMapper {
     const sample = arrivalMs - rtpTimestamp * this.msPerTick;
     this.arrivalOffsets.push(arrivalMs, sample);
     this.recentOffsets.push(arrivalMs, sample);
-    this.latestOffsets.push(arrivalMs, sample);
     if (this.srOffsetMs === this.srOffsetMs) this.ntpOffsets.push(arrivalMs, sample - this.srOffsetMs);
   }
 
@@ -233,7 +244,7 @@ export class ClockMapper {
    * gone on without a pause (ARRIVAL_PAUSE_MS) for a whole window.
    */
   toRecentWallMs(rtpTimestamp: number): number | undefined {
-    return this.fromArrivals(this.recentOffsets, rtpTimestamp);
+    return this.fromArrivals(RECENT_CLOCK_WINDOW_MS, this.recentOffsets.min, rtpTimestamp);
   }
 
   /**
@@ -242,13 +253,13 @@ export class ClockMapper {
    * delay taken for drift costs no more than a little trailing silence.
    */
   toLatestWallMs(rtpTimestamp: number): number | undefined {
-    return this.fromArrivals(this.latestOffsets, rtpTimestamp);
+    // A suffix of the recent window's samples (LATEST_CLOCK_WINDOW_MS < RECENT_CLOCK_WINDOW_MS).
+    return this.fromArrivals(LATEST_CLOCK_WINDOW_MS, this.recentOffsets.minOverLast(LATEST_CLOCK_WINDOW_MS), rtpTimestamp);
   }
 
-  /** Maps with an arrival estimate once arrivals have gone on without a pause for its whole window. */
-  private fromArrivals(offsets: SlidingMinimum, rtpTimestamp: number): number | undefined {
-    if (!(this.lastArrivalMs - this.arrivalsSinceMs >= offsets.windowMs)) return undefined;
-    const offset = offsets.min;
+  /** Maps with an arrival estimate (`offset`, over `windowMs`) once arrivals have gone on without a pause for that whole window. */
+  private fromArrivals(windowMs: number, offset: number | undefined, rtpTimestamp: number): number | undefined {
+    if (!(this.lastArrivalMs - this.arrivalsSinceMs >= windowMs)) return undefined;
     return offset === undefined ? undefined : rtpTimestamp * this.msPerTick + offset;
   }
 
