@@ -10,6 +10,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { Recorder, RtpUdpEndpoint, sendToRecorder, type RecorderSummary } from '../src/index.js';
 import { ffmpegDecodeErrors, ffprobeStreams, tempDir } from './helpers/oracles.js';
 import { h264OpusFixture, replayRig } from './helpers/replay.js';
+import { rtpForger } from './helpers/rtp-forger.js';
 
 const { capture, truth } = h264OpusFixture();
 const dir = tempDir('udp-');
@@ -25,10 +26,10 @@ async function rig() {
 }
 
 /** Records the rig's producers over UDP into `name`, returns the recorder and the link. */
-async function recordOverUdp(router: types.Router, producers: types.Producer[], endpoint: RtpUdpEndpoint, name: string, comedia = false) {
+async function recordOverUdp(router: types.Router, producers: types.Producer[], endpoint: RtpUdpEndpoint, name: string, comedia = false, bound = comedia) {
   const link = await sendToRecorder(router, producers, endpoint.local, { comedia });
   const output = join(dir, name);
-  const recorder = new Recorder({ source: endpoint.source(link.streams, { remote: comedia ? link.remote : undefined }), output });
+  const recorder = new Recorder({ source: endpoint.source(link.streams, { remote: bound ? link.remote : undefined }), output });
   await recorder.start();
   await link.resume();
   return { recorder, link, output };
@@ -85,6 +86,27 @@ describe('recording RTP over UDP from a PlainTransport', () => {
     await new Promise((r) => setTimeout(r, 300));
     expectWholeFixture(await recorder.stop(), output);
   });
+
+  for (const bound of [true, false]) {
+    it(`keeps the recording whole while another socket injects RTP with the recorded SSRC (${bound ? 'bound to link.remote' : 'first sender latched'})`, async () => {
+      const { router, replayer, endpoint } = await rig();
+      const { recorder, link, output } = await recordOverUdp(router, replayer.producers, endpoint, `injected-${bound}.mp4`, false, bound);
+      const video = link.streams.find((s) => s.label.startsWith('video'))!.rtpParameters;
+      const forger = await rtpForger(endpoint.local, video.encodings![0]!.ssrc!, video.codecs[0]!.payloadType, bound ? 1 : 2);
+      closers.push(() => forger.close());
+      const play = replayer.play({ speed: 2 });
+      // The real sender speaks first (latching needs one packet), then the forger floods the whole session.
+      await new Promise((r) => setTimeout(r, 300));
+      await Promise.all([play, forger.flood(1000, 8)]);
+      await new Promise((r) => setTimeout(r, 1200)); // a receiver report interval: any RTCP to the forger would be out
+      const summary = await recorder.stop();
+      expectWholeFixture(summary, output);
+      expect(summary.streams[0]!.packetsLost).toBe(0);
+      expect(endpoint.stats.wrongSender).toBe(forger.sent);
+      expect(forger.received).toBe(0);
+      expect(endpoint.stats.rtcpSent).toBeGreaterThan(0); // the real sender is still answered
+    });
+  }
 
   it('refuses a second recording of an SSRC already recorded on the socket, leaving no file', async () => {
     const { router, replayer, endpoint } = await rig();

@@ -3,6 +3,8 @@
  * (each recording claims its SSRCs), so no port is allocated per recording. The sender is a
  * mediasoup PlainTransport (rtcp-mux) in this or another process or host; the recorder answers it
  * like any receiver: receiver reports, NACKs (mediasoup retransmits from its buffer) and PLIs.
+ * A stream's packets are taken only from its sender's address, and with SRTP only if they
+ * authenticate; anything else is counted and never answered.
  */
 import dgram from 'node:dgram';
 import { once } from 'node:events';
@@ -13,6 +15,7 @@ import { codecForMimeType } from '../pipeline/stream-spec.js';
 import { ReceptionStats } from '../rtp/reception-stats.js';
 import { genericNack, isRtcp, pictureLossIndication, receiverReport, senderReportsIn, type ReportBlock } from '../rtp/rtcp.js';
 import { RECORDER_SSRC, specOf } from './mediasoup-direct.js';
+import { SrtpSession, type UdpSrtpParameters } from './srtp.js';
 import type { RecordingSource, SourceListener, SourceStream } from './source.js';
 
 /** One stream to record from the socket. JSON-serializable, so another process can send it over. */
@@ -24,6 +27,12 @@ export interface UdpStream {
    * type first, header extensions, `encodings[0].ssrc`).
    */
   rtpParameters: types.RtpParameters;
+  /**
+   * The link's SRTP keys when the PlainTransport has `enableSrtp` (set by `sendToRecorder`); all
+   * streams of one source must carry the same. Secret: send it to the recorder over a channel
+   * nobody else reads.
+   */
+  srtp?: UdpSrtpParameters;
 }
 
 /** An address and port. */
@@ -41,9 +50,12 @@ export interface RtpUdpEndpointOptions {
 
 export interface UdpSourceOptions {
   /**
-   * Where to send RTCP (the PlainTransport's own address and port). Default: wherever the RTP
-   * comes from. Needed when the PlainTransport uses comedia: the source then sends a receiver
-   * report at start, from which mediasoup learns where to send.
+   * The PlainTransport's own address and port (`link.remote`), as the recorder sees it: the only
+   * address the streams' RTP and RTCP are accepted from, and where the recorder's RTCP goes.
+   * Default: the first sender of a valid packet of one of the streams (with SRTP: the first
+   * that authenticates), latched for the rest of the recording. Needed when the PlainTransport
+   * uses comedia: the source then sends a receiver report at start, from which mediasoup learns
+   * where to send.
    */
   remote?: UdpAddress;
   /** Interval of RTCP receiver reports, in ms. Default 1000. */
@@ -56,8 +68,17 @@ export interface RtpUdpEndpointStats {
   rtcpPackets: number;
   /** RTP packets of an SSRC no recording claims (e.g. still arriving after a recording stopped). */
   unknownSsrc: number;
-  /** Datagrams too short to be RTP. */
+  /** Datagrams too short to be RTP (or RTCP). */
   malformed: number;
+  /**
+   * RTP and RTCP datagrams of a recorded SSRC from an address other than its source's sender
+   * (`remote`, or the latched first sender): dropped, never answered with RTCP.
+   */
+  wrongSender: number;
+  /** SRTP and SRTCP packets that failed authentication (forged, damaged, wrong key, too short): dropped, never answered. */
+  srtpUnauthenticated: number;
+  /** SRTP and SRTCP packets received before, or older than the 1024-packet replay window: dropped. */
+  srtpReplayed: number;
   /** RTCP packets sent back. */
   rtcpSent: number;
   /** Send or socket errors; the last one is in `lastError`. */
@@ -74,7 +95,17 @@ export interface RtpUdpEndpointStats {
  * ```
  */
 export class RtpUdpEndpoint {
-  readonly stats: RtpUdpEndpointStats = { datagrams: 0, rtcpPackets: 0, unknownSsrc: 0, malformed: 0, rtcpSent: 0, errors: 0 };
+  readonly stats: RtpUdpEndpointStats = {
+    datagrams: 0,
+    rtcpPackets: 0,
+    unknownSsrc: 0,
+    malformed: 0,
+    wrongSender: 0,
+    srtpUnauthenticated: 0,
+    srtpReplayed: 0,
+    rtcpSent: 0,
+    errors: 0,
+  };
   private readonly routes = new Map<number, UdpSource>();
   private closed = false;
 
@@ -139,20 +170,18 @@ export class RtpUdpEndpoint {
     });
   }
 
+  /** Routes by SSRC: RTP's, or the first RTCP packet's sender SSRC (the rest of an SRTCP compound is encrypted). */
   private receive(datagram: Buffer, from: dgram.RemoteInfo, arrivalMs: number): void {
     this.stats.datagrams++;
-    if (isRtcp(datagram)) {
-      this.stats.rtcpPackets++;
-      for (const sr of senderReportsIn(datagram)) this.routes.get(sr.ssrc)?.senderReport(sr, arrivalMs);
-      return;
-    }
-    if (datagram.length < 12) {
+    const rtcp = isRtcp(datagram);
+    if (datagram.length < (rtcp ? 8 : 12)) {
       this.stats.malformed++;
       return;
     }
-    const source = this.routes.get(datagram.readUInt32BE(8));
-    if (source) source.rtp(datagram, from, arrivalMs);
-    else this.stats.unknownSsrc++;
+    if (rtcp) this.stats.rtcpPackets++;
+    const source = this.routes.get(datagram.readUInt32BE(rtcp ? 4 : 8));
+    if (source) source.receive(datagram, rtcp, from, arrivalMs);
+    else if (!rtcp) this.stats.unknownSsrc++;
   }
 
   private countError(error: Error): void {
@@ -167,7 +196,9 @@ class UdpSource implements RecordingSource {
   private readonly reception: ReceptionStats[] = [];
   private listener: SourceListener | undefined;
   private delivering = false;
+  /** The sender's address: the only one packets are taken from, and where RTCP goes. Set once. */
   private remote: UdpAddress | undefined;
+  private readonly srtp: SrtpSession | undefined;
   /** Keyframe requests made before the sender's address was known, sent once it is. */
   private pendingPli = new Set<number>();
   private reportTimer: NodeJS.Timeout | undefined;
@@ -184,6 +215,12 @@ class UdpSource implements RecordingSource {
       return ssrc;
     });
     this.remote = options.remote;
+    if (this.remote && (this.remote.address === '0.0.0.0' || this.remote.address === '::')) {
+      throw new Error(`remote ${this.remote.address}:${this.remote.port} is not an address packets come from: give the PlainTransport's announcedIp or listen IP`);
+    }
+    const srtp = streams[0]?.srtp;
+    if (streams.some((s) => JSON.stringify(s.srtp) !== JSON.stringify(srtp))) throw new Error('the streams of one UDP source must all carry the same srtp keys, or none');
+    this.srtp = srtp && new SrtpSession(srtp);
   }
 
   codecs(): StreamSpec['codec'][] {
@@ -240,24 +277,44 @@ class UdpSource implements RecordingSource {
     this.listener?.ended();
   }
 
-  /** @internal */
-  rtp(datagram: Buffer, from: dgram.RemoteInfo, arrivalMs: number): void {
-    if (!this.options.remote && (this.remote?.port !== from.port || this.remote.address !== from.address)) {
-      this.remote = { address: from.address, port: from.port };
-      for (const ssrc of this.pendingPli) this.sendPli(ssrc);
-      this.pendingPli.clear();
+  /** @internal A datagram whose SSRC is one of this source's: taken only from the sender, and with SRTP only if it authenticates. */
+  receive(datagram: Buffer, rtcp: boolean, from: dgram.RemoteInfo, arrivalMs: number): void {
+    const stats = this.endpoint.stats;
+    if (this.remote && (this.remote.port !== from.port || this.remote.address !== from.address)) {
+      stats.wrongSender++;
+      return;
     }
-    if (!this.delivering) return;
-    const index = this.ssrcs.indexOf(datagram.readUInt32BE(8));
-    this.reception[index]!.packet(datagram.readUInt16BE(2), datagram.readUInt32BE(4), arrivalMs);
-    this.listener!.rtp(index, datagram, arrivalMs);
+    const packet = this.srtp ? (rtcp ? this.srtp.unprotectRtcp(datagram) : this.srtp.unprotectRtp(datagram)) : datagram;
+    if (packet === 'unauthenticated') stats.srtpUnauthenticated++;
+    else if (packet === 'replayed') stats.srtpReplayed++;
+    else {
+      if (!this.remote) this.latch(from);
+      if (rtcp) this.senderReports(packet, arrivalMs);
+      else this.rtp(packet, arrivalMs);
+    }
   }
 
-  /** @internal */
-  senderReport(sr: { ssrc: number; ntpMs: number; ntpMiddle: number; rtpTimestamp: number }, arrivalMs: number): void {
-    const index = this.ssrcs.indexOf(sr.ssrc);
-    this.reception[index]?.senderReport(sr.ntpMiddle, arrivalMs);
-    if (this.delivering) this.listener?.senderReport(index, sr.ntpMs, sr.rtpTimestamp);
+  /** The first sender of a valid packet becomes the only one: a later one cannot take the stream over. */
+  private latch(from: dgram.RemoteInfo): void {
+    this.remote = { address: from.address, port: from.port };
+    for (const ssrc of this.pendingPli) this.sendPli(ssrc);
+    this.pendingPli.clear();
+  }
+
+  private rtp(packet: Buffer, arrivalMs: number): void {
+    if (!this.delivering) return;
+    const index = this.ssrcs.indexOf(packet.readUInt32BE(8));
+    this.reception[index]!.packet(packet.readUInt16BE(2), packet.readUInt32BE(4), arrivalMs);
+    this.listener!.rtp(index, packet, arrivalMs);
+  }
+
+  private senderReports(compound: Buffer, arrivalMs: number): void {
+    for (const sr of senderReportsIn(compound)) {
+      const index = this.ssrcs.indexOf(sr.ssrc);
+      if (index < 0) continue;
+      this.reception[index]!.senderReport(sr.ntpMiddle, arrivalMs);
+      if (this.delivering) this.listener?.senderReport(index, sr.ntpMs, sr.rtpTimestamp);
+    }
   }
 
   private sendPli(ssrc: number): void {
@@ -272,6 +329,6 @@ class UdpSource implements RecordingSource {
   }
 
   private sendRtcp(packet: Buffer): void {
-    if (this.remote && !this.closed) this.endpoint.send(packet, this.remote);
+    if (this.remote && !this.closed) this.endpoint.send(this.srtp ? this.srtp.protectRtcp(packet) : packet, this.remote);
   }
 }
