@@ -11,6 +11,7 @@ import { Recorder, RtpUdpEndpoint, sendToRecorder, type RecorderSummary } from '
 import { ffmpegDecodeErrors, ffprobeStreams, tempDir } from './helpers/oracles.js';
 import { h264OpusFixture, replayRig } from './helpers/replay.js';
 import { rtpForger } from './helpers/rtp-forger.js';
+import { tamperingRelay } from './helpers/tampering-relay.js';
 
 const { capture, truth } = h264OpusFixture();
 const dir = tempDir('udp-');
@@ -26,8 +27,8 @@ async function rig() {
 }
 
 /** Records the rig's producers over UDP into `name`, returns the recorder and the link. */
-async function recordOverUdp(router: types.Router, producers: types.Producer[], endpoint: RtpUdpEndpoint, name: string, comedia = false, bound = comedia) {
-  const link = await sendToRecorder(router, producers, endpoint.local, { comedia });
+async function recordOverUdp(router: types.Router, producers: types.Producer[], endpoint: RtpUdpEndpoint, name: string, comedia = false, bound = comedia, to = endpoint.local, enableSrtp = false) {
+  const link = await sendToRecorder(router, producers, to, { comedia, enableSrtp });
   const output = join(dir, name);
   const recorder = new Recorder({ source: endpoint.source(link.streams, { remote: bound ? link.remote : undefined }), output });
   await recorder.start();
@@ -107,6 +108,54 @@ describe('recording RTP over UDP from a PlainTransport', () => {
       expect(endpoint.stats.rtcpSent).toBeGreaterThan(0); // the real sender is still answered
     });
   }
+
+  for (const srtpCryptoSuite of ['AES_CM_128_HMAC_SHA1_80', 'AES_CM_128_HMAC_SHA1_32'] as const) {
+    it(`records over SRTP (${srtpCryptoSuite}), latching the first sender that authenticates`, async () => {
+      const { router, replayer, endpoint } = await rig();
+      const link = await sendToRecorder(router, replayer.producers, endpoint.local, { enableSrtp: true, srtpCryptoSuite });
+      expect(link.streams.every((s) => s.srtp?.sender.cryptoSuite === srtpCryptoSuite)).toBe(true);
+      const output = join(dir, `srtp-${srtpCryptoSuite}.mkv`);
+      const recorder = new Recorder({ source: endpoint.source(link.streams), output });
+      await recorder.start();
+      const video = link.streams.find((s) => s.label.startsWith('video'))!.rtpParameters;
+      const forger = await rtpForger(endpoint.local, video.encodings![0]!.ssrc!, video.codecs[0]!.payloadType, 3);
+      closers.push(() => forger.close());
+      // Before the real sender: forged packets do not authenticate, so the forger is not latched.
+      await forger.flood(50, 2);
+      expect(endpoint.stats.srtpUnauthenticated).toBe(50);
+      await link.resume();
+      const play = replayer.play({ speed: 2 });
+      await new Promise((r) => setTimeout(r, 300));
+      await Promise.all([play, forger.flood(200, 20)]);
+      await new Promise((r) => setTimeout(r, 1200));
+      const [consumerStats] = await link.consumers[0]!.getStats();
+      const summary = await recorder.stop();
+      expectWholeFixture(summary, output);
+      expect(endpoint.stats.srtpUnauthenticated).toBe(50);
+      expect(endpoint.stats.wrongSender).toBe(200);
+      expect(forger.received).toBe(0);
+      // mediasoup (libsrtp) opened our SRTCP: it measured the round trip from our receiver reports and saw our PLI.
+      expect(consumerStats!.roundTripTime).toBeGreaterThan(0);
+      expect(consumerStats!.pliCount).toBeGreaterThanOrEqual(1);
+      expect(endpoint.stats.errors).toBe(0);
+    });
+  }
+
+  it('over SRTP, drops packets altered in flight from the sender\'s own address, and NACKs bring them back', async () => {
+    const { router, replayer, endpoint } = await rig();
+    const relay = await tamperingRelay(endpoint.local, 40);
+    closers.push(() => relay.close());
+    const { recorder, link, output } = await recordOverUdp(router, replayer.producers, endpoint, 'srtp-tampered.mp4', false, false, relay.upstream, true);
+    await replayer.play({ speed: 2 });
+    await new Promise((r) => setTimeout(r, 1200));
+    const [videoStats] = await link.consumers[0]!.getStats();
+    const summary = await recorder.stop();
+    expectWholeFixture(summary, output);
+    expect(relay.tampered).toBeGreaterThan(20);
+    expect(endpoint.stats.srtpUnauthenticated).toBe(relay.tampered);
+    expect(videoStats!.nackCount).toBeGreaterThan(0);
+    expect(summary.streams.map((s) => s.packetsLost)).toEqual([0, 0]);
+  });
 
   it('refuses a second recording of an SSRC already recorded on the socket, leaving no file', async () => {
     const { router, replayer, endpoint } = await rig();
