@@ -23,6 +23,8 @@ export const RTCP_TAG_BYTES = 10;
 
 /** One direction and one kind (SRTP or SRTCP) of a session: its encryption key, salt and auth key. */
 export class SrtpTransform {
+  private readonly iv = Buffer.alloc(16);
+
   private constructor(
     private readonly key: Buffer,
     private readonly salt: Buffer,
@@ -52,7 +54,7 @@ export class SrtpTransform {
 
   /** XORs `data` with the keystream of packet `index` (48-bit) of `ssrc`: encrypts and decrypts alike. */
   crypt(data: Buffer, ssrc: number, index: number, decrypt: boolean): Buffer {
-    const iv = Buffer.alloc(16);
+    const iv = this.iv; // reused: createCipheriv copies it, and nothing runs in between
     this.salt.copy(iv);
     iv.writeUInt32BE((iv.readUInt32BE(4) ^ ssrc) >>> 0, 4);
     iv.writeUInt16BE(iv.readUInt16BE(8) ^ Math.floor(index / 2 ** 32), 8);

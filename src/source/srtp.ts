@@ -28,6 +28,8 @@ export class SrtpSession {
   private readonly rtpStates = new Map<number, { rolloverCounter: number; highestSequence: number; window: ReplayWindow }>();
   private readonly rtcpWindows = new Map<number, ReplayWindow>();
   private readonly rtcpOutIndex = new Map<number, number>();
+  /** The rollover counter as the tag covers it (RFC 3711 4.2), one buffer for every packet. */
+  private readonly roc = Buffer.alloc(4);
 
   /** Throws when a key or suite is unusable. */
   constructor(parameters: UdpSrtpParameters) {
@@ -50,9 +52,8 @@ export class SrtpSession {
     const index = rolloverCounter * 0x10000 + sequence;
     if (state && !state.window.fresh(index)) return 'replayed';
     const end = packet.length - tagBytes;
-    const roc = Buffer.alloc(4);
-    roc.writeUInt32BE(rolloverCounter);
-    if (!this.rtpIn.verify(packet.subarray(end), packet.subarray(0, end), roc)) return 'unauthenticated';
+    this.roc.writeUInt32BE(rolloverCounter);
+    if (!this.rtpIn.verify(packet.subarray(end), packet.subarray(0, end), this.roc)) return 'unauthenticated';
     this.rtpIn.crypt(packet.subarray(headerBytes, end), ssrc, index, true).copy(packet, headerBytes);
     if (state) {
       if (index > state.rolloverCounter * 0x10000 + state.highestSequence) {
