@@ -15,3 +15,5 @@ export { OutputOpenError } from './sink/file.js';
 export type { RecordingSource, SourceListener, SourceStream } from './source/source.js';
 export { RtpUdpEndpoint, type UdpStream, type UdpAddress, type UdpSourceOptions, type RtpUdpEndpointOptions, type RtpUdpEndpointStats } from './source/udp.js';
 export { sendToRecorder, type PlainTransportLink, type PlainTransportLinkOptions } from './source/mediasoup-plain.js';
+export type { UdpSrtpParameters } from './source/srtp.js';
+export type { SrtpCryptoSuite, SrtpParameters } from './source/srtp-keys.js';

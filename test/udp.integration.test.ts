@@ -2,12 +2,14 @@
  * RTP over UDP: a real mediasoup PlainTransport (rtcp-mux) sends the replayed fixture to the
  * recorder's RtpUdpEndpoint, which answers with RTCP (receiver reports, NACK, PLI). One socket
  * carries several recordings at once, told apart by SSRC; comedia works too (the recorder's first
- * RTCP packet tells mediasoup where to send). Files are checked with ffmpeg and ffprobe.
+ * RTCP packet tells mediasoup where to send). A forger on another socket injecting RTP with the
+ * recorded SSRC is counted and never answered; over SRTP (libsrtp in mediasoup on the other end)
+ * packets that do not authenticate are counted drops. Files are checked with ffmpeg and ffprobe.
  */
 import { join } from 'node:path';
 import type { types } from 'mediasoup';
 import { afterEach, describe, expect, it } from 'vitest';
-import { Recorder, RtpUdpEndpoint, sendToRecorder, type RecorderSummary } from '../src/index.js';
+import { Recorder, RtpUdpEndpoint, sendToRecorder, type RecorderSummary, type UdpStream } from '../src/index.js';
 import { ffmpegDecodeErrors, ffprobeStreams, tempDir } from './helpers/oracles.js';
 import { h264OpusFixture, replayRig } from './helpers/replay.js';
 import { rtpForger } from './helpers/rtp-forger.js';
@@ -34,6 +36,14 @@ async function recordOverUdp(router: types.Router, producers: types.Producer[], 
   await recorder.start();
   await link.resume();
   return { recorder, link, output };
+}
+
+/** A forger on another socket of this host, sending RTP with the link's recorded video SSRC. */
+async function videoForger(link: { streams: UdpStream[] }, endpoint: RtpUdpEndpoint, seed: number) {
+  const video = link.streams.find((s) => s.label.startsWith('video'))!.rtpParameters;
+  const forger = await rtpForger(endpoint.local, video.encodings![0]!.ssrc!, video.codecs[0]!.payloadType, seed);
+  closers.push(() => forger.close());
+  return forger;
 }
 
 function expectWholeFixture(summary: RecorderSummary, output: string): void {
@@ -89,12 +99,10 @@ describe('recording RTP over UDP from a PlainTransport', () => {
   });
 
   for (const bound of [true, false]) {
-    it(`keeps the recording whole while another socket injects RTP with the recorded SSRC (${bound ? 'bound to link.remote' : 'first sender latched'})`, async () => {
+    it(`keeps the recording whole while another socket injects RTP with the recorded SSRC (${bound ? 'bound to link.remote' : 'no remote: the first sender latched'})`, async () => {
       const { router, replayer, endpoint } = await rig();
       const { recorder, link, output } = await recordOverUdp(router, replayer.producers, endpoint, `injected-${bound}.mp4`, false, bound);
-      const video = link.streams.find((s) => s.label.startsWith('video'))!.rtpParameters;
-      const forger = await rtpForger(endpoint.local, video.encodings![0]!.ssrc!, video.codecs[0]!.payloadType, bound ? 1 : 2);
-      closers.push(() => forger.close());
+      const forger = await videoForger(link, endpoint, bound ? 1 : 2);
       const play = replayer.play({ speed: 2 });
       // The real sender speaks first (latching needs one packet), then the forger floods the whole session.
       await new Promise((r) => setTimeout(r, 300));
@@ -117,9 +125,7 @@ describe('recording RTP over UDP from a PlainTransport', () => {
       const output = join(dir, `srtp-${srtpCryptoSuite}.mkv`);
       const recorder = new Recorder({ source: endpoint.source(link.streams), output });
       await recorder.start();
-      const video = link.streams.find((s) => s.label.startsWith('video'))!.rtpParameters;
-      const forger = await rtpForger(endpoint.local, video.encodings![0]!.ssrc!, video.codecs[0]!.payloadType, 3);
-      closers.push(() => forger.close());
+      const forger = await videoForger(link, endpoint, 3);
       // Before the real sender: forged packets do not authenticate, so the forger is not latched.
       await forger.flood(50, 2);
       expect(endpoint.stats.srtpUnauthenticated).toBe(50);
@@ -155,6 +161,19 @@ describe('recording RTP over UDP from a PlainTransport', () => {
     expect(endpoint.stats.srtpUnauthenticated).toBe(relay.tampered);
     expect(videoStats!.nackCount).toBeGreaterThan(0);
     expect(summary.streams.map((s) => s.packetsLost)).toEqual([0, 0]);
+  });
+
+  it('with comedia and SRTP: mediasoup learns the recorder from its first SRTCP packet, the recorder takes only link.remote', async () => {
+    const { router, replayer, endpoint } = await rig();
+    const { recorder, link, output } = await recordOverUdp(router, replayer.producers, endpoint, 'comedia-srtp.mp4', true, true, endpoint.local, true);
+    expect(link.transport.srtpParameters?.cryptoSuite).toBe('AES_CM_128_HMAC_SHA1_80');
+    const forger = await videoForger(link, endpoint, 4);
+    await Promise.all([replayer.play({ speed: 2 }), forger.flood(300, 20)]);
+    await new Promise((r) => setTimeout(r, 300));
+    expectWholeFixture(await recorder.stop(), output);
+    expect(endpoint.stats.wrongSender).toBe(300);
+    expect(endpoint.stats.srtpUnauthenticated).toBe(0);
+    expect(forger.received).toBe(0);
   });
 
   it('refuses a second recording of an SSRC already recorded on the socket, leaving no file', async () => {
