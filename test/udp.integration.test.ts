@@ -138,6 +138,7 @@ describe('recording RTP over UDP from a PlainTransport', () => {
       const summary = await recorder.stop();
       expectWholeFixture(summary, output);
       expect(endpoint.stats.srtpUnauthenticated).toBe(50);
+      expect(endpoint.stats.srtpReplayed).toBe(0); // no loss here, so no retransmission repeats a packet
       expect(endpoint.stats.wrongSender).toBe(200);
       expect(forger.received).toBe(0);
       // mediasoup (libsrtp) opened our SRTCP: it measured the round trip from our receiver reports and saw our PLI.
