@@ -9,6 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { ProtectionProfileAes128CmHmacSha1_80, RtpHeader, SrtcpSession, SrtpSession as WeriftSrtp } from 'werift-rtp';
 import { genericNack, pictureLossIndication, receiverReport } from '../src/rtp/rtcp.js';
 import { SrtpSession, type UdpSrtpParameters } from '../src/source/srtp.js';
+import { rng } from './helpers/random.js';
 
 const senderKey = randomBytes(30);
 const recorderKey = randomBytes(30);
@@ -136,6 +137,25 @@ describe('SrtpSession (AES_CM_128_HMAC_SHA1_80)', () => {
       expect(protectedPacket.subarray(8, packet.length)).not.toEqual(packet.subarray(8));
       expect(receiver.decrypt(protectedPacket)).toEqual(packet);
     }
+  });
+
+  it('answers 20,000 seeded random datagrams with the stream SSRC by a drop, never a throw or a packet', () => {
+    const random = rng(7);
+    const ours = new SrtpSession(parameters);
+    const drops = new Set<string>();
+    for (let i = 0; i < 20_000; i++) {
+      const datagram = Buffer.alloc(Math.floor(random() * 1400));
+      for (let j = 0; j < datagram.length; j++) datagram[j] = Math.floor(random() * 256);
+      if (datagram.length >= 12) {
+        datagram[0] = (datagram[0]! & 0x3f) | 0x80;
+        datagram.writeUInt32BE(SSRC, 8);
+      }
+      const rtpResult = ours.unprotectRtp(Buffer.from(datagram));
+      const rtcpResult = ours.unprotectRtcp(datagram);
+      expect(typeof rtpResult === 'string' && typeof rtcpResult === 'string').toBe(true);
+      drops.add(String(rtpResult)).add(String(rtcpResult));
+    }
+    expect([...drops].sort()).toEqual(['unauthenticated']);
   });
 
   it('refuses a key of the wrong length or an unknown suite', () => {
