@@ -37,7 +37,7 @@ export interface PlainTransportLinkOptions {
 export interface PlainTransportLink {
   transport: types.PlainTransport;
   consumers: types.Consumer[];
-  /** For `endpoint.source(streams, { remote })` on the recorder's side (JSON-serializable). */
+  /** For `endpoint.source(streams, { remote })` on the recorder's side (JSON-serializable; with `enableSrtp` it holds the keys: keep it private). */
   streams: UdpStream[];
   /** The PlainTransport's own address and port: where the recorder sends RTCP. */
   remote: UdpAddress;
