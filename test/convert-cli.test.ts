@@ -79,6 +79,24 @@ describe('mediasoup-recorder convert', () => {
     expect(ffmpegDecodeErrors(out)).toBe('');
   });
 
+  it('stops at a corrupt record part-way with a clear error, leaving a playable file of what came before', () => {
+    const whole = Buffer.from(readFileSync(PCAP));
+    // Walk the records to the one at 60 % and give it a captured length no snap length allows.
+    let offset = 24;
+    while (offset < whole.length * 0.6) offset += 16 + whole.readUInt32LE(offset + 8);
+    whole.writeUInt32LE(0x7fffffff, offset + 8);
+    const corrupt = join(dir, 'corrupt.pcap');
+    writeFileSync(corrupt, whole);
+    const out = join(dir, 'corrupt.mp4');
+    const r = convert(corrupt, '--sdp', SDP, '-o', out);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(new RegExp(`^error: ${corrupt}: pcap record claims 2147483647 captured bytes.*corrupt file \\(at byte offset ${offset}\\)`));
+    expect(ffmpegDecodeErrors(out)).toBe('');
+    const frames = frameCounts(out);
+    expect(frames.video).toBeGreaterThan(truth.video.encoded.frames * 0.5);
+    expect(frames.video).toBeLessThan(truth.video.encoded.frames * 0.7);
+  });
+
   it('fails with a clear message for input that is not a capture', () => {
     const garbage = join(dir, 'garbage.pcap');
     writeFileSync(garbage, Buffer.from('this is not a capture at all'));
