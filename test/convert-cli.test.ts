@@ -97,6 +97,23 @@ describe('mediasoup-recorder convert', () => {
     expect(frames.video).toBeLessThan(truth.video.encoded.frames * 0.7);
   });
 
+  it('sorts records written out of capture-time order (as multi-interface pcapng writers do), within 2 s', () => {
+    const { records } = readPcap(readFileSync(PCAP));
+    // Each block of 40 records written in reverse: up to ~0.5 s out of order.
+    const shuffled = [];
+    for (let i = 0; i < records.length; i += 40) shuffled.push(...records.slice(i, i + 40).reverse());
+    const capture = join(dir, 'out-of-order.pcap');
+    writeFileSync(capture, writePcap(shuffled));
+    const out = join(dir, 'out-of-order.mp4');
+    const r = convert(capture, '--sdp', SDP, '-o', out, '--json');
+    expect(r.code).toBe(0);
+    const summary = JSON.parse(r.stdout);
+    expect(summary.packetsOutOfOrder).toBe(0);
+    expect(summary.streams.map((s: { packetsLate: number }) => s.packetsLate)).toEqual([0, 0]);
+    expect(summary.streams.map((s: { framesWritten: number }) => s.framesWritten)).toEqual([truth.video.encoded.frames, truth.audio.encoded.packets]);
+    expect(ffmpegDecodeErrors(out)).toBe('');
+  });
+
   it('fails with a clear message for input that is not a capture', () => {
     const garbage = join(dir, 'garbage.pcap');
     writeFileSync(garbage, Buffer.from('this is not a capture at all'));

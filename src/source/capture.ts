@@ -55,8 +55,8 @@ export function loadCaptureFiles(pcapPath: string, sdpPath: string): Capture {
 /**
  * Splits a capture into RTP streams the way ffmpeg's SDP input does: by UDP destination port
  * and payload type against the SDP's m-lines. One stream per m-line whose codec this version
- * records; packets of other payload types on that port stay in the stream (the pipeline counts
- * and drops them). RTCP on a muxed port is left out.
+ * records, in m-line order; packets of other payload types on that port stay in the stream (the
+ * pipeline counts and drops them). RTCP on a muxed port is left out.
  */
 export function loadCapture(pcap: Buffer, sdpText: string): Capture {
   const stats = createPcapStats();
@@ -79,10 +79,9 @@ function collectCapture(records: () => Iterable<UdpRecord>, stats: PcapStats, sd
   });
   const streams: CapturedStream[] = [];
   for (const [media, packets] of byMedia) {
-    const stream = matcher.streams.get(media);
-    if (stream) streams.push({ ...stream, packets });
-    else unmatchedDatagrams += packets.length; // no packet of a recordable payload type on this port
+    if (!matcher.streams.has(media)) unmatchedDatagrams += packets.length; // no packet of a recordable payload type on this port
   }
+  for (const [media, stream] of matcher.found()) streams.push({ ...stream, packets: byMedia.get(media)! });
   return { streams, pcap: stats, unmatchedDatagrams, truncated };
 }
 
@@ -121,6 +120,11 @@ class StreamMatcher {
       if (codec && isSupported(media, codec)) this.streams.set(media, streamOf(media, codec, data.readUInt32BE(8), this.sdp.extmaps));
     }
     return media;
+  }
+
+  /** The m-lines that have a stream, with it, in SDP order (as ffmpeg's SDP input orders its streams). */
+  found(): [SdpMedia, CapturedStreamInfo][] {
+    return this.recordable.filter((m) => this.streams.has(m)).map((m) => [m, this.streams.get(m)!]);
   }
 
   /** Whether every recordable m-line has its stream. */
@@ -193,10 +197,11 @@ export function openCaptureFile(pcapPath: string, sdpText: string): CapturePacke
     matcher.observe(record);
     return !matcher.allFound();
   });
-  const indexOf = new Map([...matcher.streams.keys()].map((media, i) => [media, i]));
+  const found = matcher.found();
+  const indexOf = new Map(found.map(([media], i) => [media, i]));
   const sizeBytes = statSync(pcapPath).size;
   const capture: CapturePackets = {
-    streams: [...matcher.streams.values()],
+    streams: found.map(([, stream]) => stream),
     pcap: createPcapStats(),
     unmatchedDatagrams: 0,
     truncated: undefined,

@@ -58,7 +58,7 @@ function vp8Problem(d: Buffer, keyframe: boolean): string | undefined {
 
 /**
  * VP9 Annex B: a superframe index (a marker byte at both its ends, as libvpx recognises it)
- * consistent with the sizes it lists; every frame starts with frame_marker 2.
+ * whose frames fit before it; every frame starts with frame_marker 2.
  */
 function vp9Problem(d: Buffer): string | undefined {
   const last = d[d.length - 1]!;
@@ -75,7 +75,8 @@ function vp9Problem(d: Buffer): string | undefined {
       frames.push([o, size]);
       o += size;
     }
-    if (o + indexSize !== d.length) return `superframe sizes add to ${o} + index ${indexSize}, frame is ${d.length}`;
+    // Bytes between the last frame and the index are ignored by libvpx and ffmpeg; frames past it are not.
+    if (o + indexSize > d.length) return `superframe sizes add to ${o} + index ${indexSize}, frame is ${d.length}`;
   } else {
     frames.push([0, d.length]);
   }
