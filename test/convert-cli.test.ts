@@ -6,7 +6,8 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { readPcap, writePcap } from '../src/source/pcap.js';
+import type { ConvertSummary } from '../src/convert.js';
+import { readPcap, writePcap, type PcapWriteRecord } from '../src/source/pcap.js';
 import { ffmpegDecodeErrors, ffprobeStreams, tempDir } from './helpers/oracles.js';
 import { FIXTURES } from './helpers/replay.js';
 
@@ -30,6 +31,16 @@ function frameCounts(file: string): { video: number; audio: number } {
 
 describe('mediasoup-recorder convert', () => {
   const dir = tempDir('convert-');
+
+  /** Writes `records` as a capture named `name`, converts it with --json, and returns the output path and summary (exit code checked). */
+  function convertRecords(records: PcapWriteRecord[], name: string): { out: string; summary: ConvertSummary } {
+    const capture = join(dir, `${name}.pcap`);
+    writeFileSync(capture, writePcap(records));
+    const out = join(dir, `${name}.mp4`);
+    const r = convert(capture, '--sdp', SDP, '-o', out, '--json');
+    expect(r.code, r.stderr).toBe(0);
+    return { out, summary: JSON.parse(r.stdout) as ConvertSummary };
+  }
 
   it('converts the fixture: every frame, no decode error, a JSON summary', () => {
     const out = join(dir, 'fixture.mp4');
@@ -66,13 +77,8 @@ describe('mediasoup-recorder convert', () => {
     const unknownPt = Buffer.from(video[300]!.payload);
     unknownPt[1] = (unknownPt[1]! & 0x80) | 100;
     bad.splice(at, 0, tiny, { ...video[300]!, payload: unknownPt });
-    const capture = join(dir, 'bad-packets.pcap');
-    writeFileSync(capture, writePcap(bad));
-    const out = join(dir, 'bad-packets.mp4');
-    const r = convert(capture, '--sdp', SDP, '-o', out, '--json');
-    expect(r.code).toBe(0);
-    const summary = JSON.parse(r.stdout);
-    const videoStats = summary.streams.find((s: { kind: string }) => s.kind === 'video');
+    const { out, summary } = convertRecords(bad, 'bad-packets');
+    const videoStats = summary.streams.find((s) => s.kind === 'video')!;
     expect(summary.unmatchedDatagrams).toBe(1); // the 3-byte datagram is not RTP
     expect(videoStats.packetsWrongPayloadType).toBe(1);
     expect(videoStats.framesWritten).toBe(truth.video.encoded.frames);
@@ -102,15 +108,10 @@ describe('mediasoup-recorder convert', () => {
     // Each block of 40 records written in reverse: up to ~0.5 s out of order.
     const shuffled = [];
     for (let i = 0; i < records.length; i += 40) shuffled.push(...records.slice(i, i + 40).reverse());
-    const capture = join(dir, 'out-of-order.pcap');
-    writeFileSync(capture, writePcap(shuffled));
-    const out = join(dir, 'out-of-order.mp4');
-    const r = convert(capture, '--sdp', SDP, '-o', out, '--json');
-    expect(r.code).toBe(0);
-    const summary = JSON.parse(r.stdout);
+    const { out, summary } = convertRecords(shuffled, 'out-of-order');
     expect(summary.packetsOutOfOrder).toBe(0);
-    expect(summary.streams.map((s: { packetsLate: number }) => s.packetsLate)).toEqual([0, 0]);
-    expect(summary.streams.map((s: { framesWritten: number }) => s.framesWritten)).toEqual([truth.video.encoded.frames, truth.audio.encoded.packets]);
+    expect(summary.streams.map((s) => s.packetsLate)).toEqual([0, 0]);
+    expect(summary.streams.map((s) => s.framesWritten)).toEqual([truth.video.encoded.frames, truth.audio.encoded.packets]);
     expect(ffmpegDecodeErrors(out)).toBe('');
   });
 
