@@ -12,6 +12,9 @@
  *    mutations must be counted (malformed or dropped) and every file decodes with `ffmpeg -v
  *    error` silent. Damage inside entropy-coded data cannot be seen without decoding and is left
  *    to part 1's checks.
+ *    With any damage (all of part 1's mutations on a fifth of the packets) the files may show
+ *    decode errors where media data was hit, but the conversion never throws and every file stays
+ *    a readable container no longer and no bigger than the capture.
  * 3. Capture records: junk datagrams (to the media ports and others), corrupted record headers and
  *    a cut at random offsets: a clear error or a counted drop, and a file that decodes.
  *
@@ -31,7 +34,7 @@ import { TimestampUnwrapper } from '../src/rtp/unwrap.js';
 import { loadCaptureFiles, streamSpecOf, type CapturedStream } from '../src/source/capture.js';
 import { readPcapFile, writePcap, type PcapWriteRecord } from '../src/source/pcap.js';
 import { frameProblem } from './helpers/frame-checks.js';
-import { ffmpegDecodeErrors, tempDir } from './helpers/oracles.js';
+import { ffmpegDecodeErrors, ffprobeStreams, tempDir } from './helpers/oracles.js';
 import { mutatePayload, type FuzzCodec } from './helpers/payload-mutator.js';
 import { rng } from './helpers/random.js';
 import { FIXTURES } from './helpers/replay.js';
@@ -129,8 +132,10 @@ describe('depacketizers under malformed payloads', () => {
   }
 });
 
+type PayloadMutator = (p: Buffer, random: () => number) => Buffer | undefined;
+
 /** Mutations of the payload format's own fields, which a receiver can and must detect. */
-const DETECTABLE: Record<FuzzCodec, (p: Buffer, random: () => number) => Buffer | undefined> = {
+const DETECTABLE: Record<FuzzCodec, PayloadMutator> = {
   h264: (p, r) => {
     const type = p[0]! & 0x1f;
     const pick = r();
@@ -165,8 +170,8 @@ const DETECTABLE: Record<FuzzCodec, (p: Buffer, random: () => number) => Buffer 
   opus: (p, r) => mutatePayload('opus', p, r).payload,
 };
 
-/** The fixture's records with about `rate` of the codec's stream's packets given detectable mutations. */
-function mutatedCapture(codec: FuzzCodec, seed: number, rate: number): { records: PcapWriteRecord[]; mutated: number } {
+/** The fixture's records with about `rate` of the codec's stream's packets mutated by `mutate` (default: detectable mutations). */
+function mutatedCapture(codec: FuzzCodec, seed: number, rate: number, mutate: PayloadMutator = DETECTABLE[codec]): { records: PcapWriteRecord[]; mutated: number } {
   const random = rng(seed);
   const stream = fuzzedStream(codec);
   const ssrc = stream.ssrc;
@@ -175,7 +180,7 @@ function mutatedCapture(codec: FuzzCodec, seed: number, rate: number): { records
   const out = records.map((record) => {
     if (record.payload.length < 12 || record.payload.readUInt32BE(8) !== ssrc || random() >= rate) return record;
     const packet = parseRtpPacket(record.payload);
-    const payload = DETECTABLE[codec](packet.payload, random);
+    const payload = mutate(packet.payload, random);
     if (!payload || payload.equals(packet.payload)) return record;
     mutated++;
     return { ...record, payload: withPayload(record.payload, packet, payload) };
@@ -191,9 +196,11 @@ describe('the converter under malformed payloads', () => {
 
   for (const codec of CODECS) {
     it(`${codec}: detectable damage is counted and every container decodes cleanly`, async () => {
+      let total = 0;
       for (const seed of SEEDS) {
         const { records, mutated } = mutatedCapture(codec, seed, 0.05);
         expect(mutated).toBeGreaterThan(5);
+        total += mutated;
         const pcap = join(dir, `${codec}-${seed}.pcap`);
         writeFileSync(pcap, writePcap(records));
         const spanMs = (records.at(-1)!.timestampUs - records[0]!.timestampUs) / 1000;
@@ -214,6 +221,28 @@ describe('the converter under malformed payloads', () => {
           expect(ffmpegDecodeErrors(out), `seed ${seed} ogg`).toBe('');
         }
       }
+      process.stderr.write(`fuzz converter ${codec}: ${total} packets with detectable damage over ${SEEDS.length} seeds, ${CONTAINERS[codec].join('+')}\n`);
+    });
+
+    it(`${codec}: any damage (a fifth of its packets) never throws, and every container's file stays within the capture's length and size`, async () => {
+      let total = 0;
+      for (const seed of SEEDS) {
+        const { records, mutated } = mutatedCapture(codec, seed, MUTATION_RATE, (p, r) => mutatePayload(codec, p, r).payload);
+        total += mutated;
+        const pcap = join(dir, `${codec}-any-${seed}.pcap`);
+        const bytes = writePcap(records);
+        writeFileSync(pcap, bytes);
+        const spanMs = (records.at(-1)!.timestampUs - records[0]!.timestampUs) / 1000;
+        for (const container of CONTAINERS[codec]) {
+          const out = join(dir, `${codec}-any-${seed}.${container}`);
+          const summary = await convertCaptureFile(pcap, `${fixtureOf(codec)}.sdp`, out);
+          expect(summary.durationMs, `seed ${seed} ${container}`).toBeLessThanOrEqual(spanMs + 1000);
+          expect(summary.bytes, `seed ${seed} ${container}`).toBeLessThan(bytes.length);
+          // The container itself stays readable: ffprobe finds both streams.
+          expect(ffprobeStreams(out, false).streams, `seed ${seed} ${container}`).toHaveLength(2);
+        }
+      }
+      process.stderr.write(`fuzz converter ${codec}: ${total} packets with any damage over ${SEEDS.length} seeds, ${CONTAINERS[codec].join('+')}\n`);
     });
   }
 });
