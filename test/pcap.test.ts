@@ -1,6 +1,6 @@
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { BufferByteReader, FileByteReader } from '../src/source/byte-reader.js';
 import {
   createPcapStats,
@@ -517,6 +517,7 @@ describe('truncated and invalid input', () => {
 
 describe('reading a file in chunks', () => {
   const dir = tempDir('pcap-file-');
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
   const frames = [0, 1, 2, 3].map((i) => ethernet(0x0800, udp4(`record ${i}`, 10 + i, 20 + i)));
   const captures: Record<string, Buffer> = {
     classic: classicPcap({ le: false, linkType: 1 }, frames.map((data, i) => ({ seconds: i, fraction: 0, data }))),
