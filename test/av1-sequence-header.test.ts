@@ -5,6 +5,7 @@ import {
   AV1_INTRA_ONLY_FRAME,
   AV1_KEY_FRAME,
   AV1_SWITCH_FRAME,
+  hasAv1TrailingBits,
   isShownAv1KeyFrame,
   parseAv1SequenceHeader,
   peekAv1FrameHeader,
@@ -138,6 +139,17 @@ describe('parseAv1SequenceHeader against ffmpeg trace_headers', () => {
       expect(h!.bitLength).toBe(c.payloadBits);
     });
   }
+
+  it('trailing bits: every real header ends with them; an extra byte or a wrong trailing bit does not', () => {
+    for (const c of cases) {
+      const payload = payloadOf(c.obu);
+      expect(hasAv1TrailingBits(payload, c.payloadBits), c.name).toBe(true);
+      expect(hasAv1TrailingBits(Buffer.concat([payload, Buffer.from([0x80])]), c.payloadBits), c.name).toBe(false);
+      const wrong = Buffer.from(payload);
+      wrong[wrong.length - 1]! ^= 0x80 >> (c.payloadBits % 8); // the trailing one bit cleared
+      expect(hasAv1TrailingBits(wrong, c.payloadBits), c.name).toBe(false);
+    }
+  });
 
   it('every truncation of every header fails instead of reading past the end', () => {
     for (const c of cases) {

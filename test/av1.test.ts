@@ -128,6 +128,19 @@ describe('Av1Depacketizer payload structure', () => {
     expect(d.stats).toMatchObject({ framesEmitted: 1, framesDroppedIncomplete: 0, packetsMalformed: 0 });
   });
 
+  it('a sequence header OBU with bytes after its trailing bits (another OBU damaged into one) is malformed and not kept (found by test/fuzz-payloads.test.ts)', () => {
+    const { d, frames } = collect();
+    const bloated = obu(OBU_SEQUENCE_HEADER, Buffer.concat([SH_320.payload, Buffer.alloc(3000, 0x55)]));
+    pushAll(d, packetsOf(keyTu(), 0));
+    pushAll(d, packetsOf([bloated, frameObu('key', 300)], 3000));
+    pushAll(d, packetsOf(keyTu(300), 6000));
+    // A key TU without its own sequence header gets the last good one, never the damaged one.
+    pushAll(d, packetsOf([frameObu('key', 300, { seed: 5 })], 9000));
+    expect(frames.map((f) => f.timestamp)).toEqual([0, 6000, 9000]);
+    expect(frames[2]!.data).toEqual(Buffer.concat([obuBytes(SH_320), obuBytes(frameObu('key', 300, { seed: 5 }))]));
+    expect(d.stats.packetsMalformed).toBe(1);
+  });
+
   it('aggregation with W = 2 and W = 3 (the last element without a length)', () => {
     const { d, frames } = collect();
     const meta = obu(OBU_METADATA, [1, 0x20, 0x30, 0x80]);

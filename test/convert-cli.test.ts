@@ -6,7 +6,8 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { readPcap, writePcap } from '../src/source/pcap.js';
+import type { ConvertSummary } from '../src/convert.js';
+import { readPcap, writePcap, type PcapWriteRecord } from '../src/source/pcap.js';
 import { ffmpegDecodeErrors, ffprobeStreams, tempDir } from './helpers/oracles.js';
 import { FIXTURES } from './helpers/replay.js';
 
@@ -30,6 +31,16 @@ function frameCounts(file: string): { video: number; audio: number } {
 
 describe('mediasoup-recorder convert', () => {
   const dir = tempDir('convert-');
+
+  /** Writes `records` as a capture named `name`, converts it with --json, and returns the output path and summary (exit code checked). */
+  function convertRecords(records: PcapWriteRecord[], name: string): { out: string; summary: ConvertSummary } {
+    const capture = join(dir, `${name}.pcap`);
+    writeFileSync(capture, writePcap(records));
+    const out = join(dir, `${name}.mp4`);
+    const r = convert(capture, '--sdp', SDP, '-o', out, '--json');
+    expect(r.code, r.stderr).toBe(0);
+    return { out, summary: JSON.parse(r.stdout) as ConvertSummary };
+  }
 
   it('converts the fixture: every frame, no decode error, a JSON summary', () => {
     const out = join(dir, 'fixture.mp4');
@@ -66,16 +77,41 @@ describe('mediasoup-recorder convert', () => {
     const unknownPt = Buffer.from(video[300]!.payload);
     unknownPt[1] = (unknownPt[1]! & 0x80) | 100;
     bad.splice(at, 0, tiny, { ...video[300]!, payload: unknownPt });
-    const capture = join(dir, 'bad-packets.pcap');
-    writeFileSync(capture, writePcap(bad));
-    const out = join(dir, 'bad-packets.mp4');
-    const r = convert(capture, '--sdp', SDP, '-o', out, '--json');
-    expect(r.code).toBe(0);
-    const summary = JSON.parse(r.stdout);
-    const videoStats = summary.streams.find((s: { kind: string }) => s.kind === 'video');
+    const { out, summary } = convertRecords(bad, 'bad-packets');
+    const videoStats = summary.streams.find((s) => s.kind === 'video')!;
     expect(summary.unmatchedDatagrams).toBe(1); // the 3-byte datagram is not RTP
     expect(videoStats.packetsWrongPayloadType).toBe(1);
     expect(videoStats.framesWritten).toBe(truth.video.encoded.frames);
+    expect(ffmpegDecodeErrors(out)).toBe('');
+  });
+
+  it('stops at a corrupt record part-way with a clear error, leaving a playable file of what came before', () => {
+    const whole = Buffer.from(readFileSync(PCAP));
+    // Walk the records to the one at 60 % and give it a captured length no snap length allows.
+    let offset = 24;
+    while (offset < whole.length * 0.6) offset += 16 + whole.readUInt32LE(offset + 8);
+    whole.writeUInt32LE(0x7fffffff, offset + 8);
+    const corrupt = join(dir, 'corrupt.pcap');
+    writeFileSync(corrupt, whole);
+    const out = join(dir, 'corrupt.mp4');
+    const r = convert(corrupt, '--sdp', SDP, '-o', out);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(new RegExp(`^error: ${corrupt}: pcap record claims 2147483647 captured bytes.*corrupt file \\(at byte offset ${offset}\\)`));
+    expect(ffmpegDecodeErrors(out)).toBe('');
+    const frames = frameCounts(out);
+    expect(frames.video).toBeGreaterThan(truth.video.encoded.frames * 0.5);
+    expect(frames.video).toBeLessThan(truth.video.encoded.frames * 0.7);
+  });
+
+  it('sorts records written out of capture-time order (as multi-interface pcapng writers do), within 2 s', () => {
+    const { records } = readPcap(readFileSync(PCAP));
+    // Each block of 40 records written in reverse: up to ~0.5 s out of order.
+    const shuffled = [];
+    for (let i = 0; i < records.length; i += 40) shuffled.push(...records.slice(i, i + 40).reverse());
+    const { out, summary } = convertRecords(shuffled, 'out-of-order');
+    expect(summary.packetsOutOfOrder).toBe(0);
+    expect(summary.streams.map((s) => s.packetsLate)).toEqual([0, 0]);
+    expect(summary.streams.map((s) => s.framesWritten)).toEqual([truth.video.encoded.frames, truth.audio.encoded.packets]);
     expect(ffmpegDecodeErrors(out)).toBe('');
   });
 

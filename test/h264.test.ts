@@ -60,7 +60,8 @@ function slice(type: 1 | 5, size: number, opts: { middle?: boolean; seed?: numbe
   for (let i = 2; i < size; i++) nal[i] = Math.floor(r() * 256);
   nal[0] = type === 5 ? 0x65 : 0x41;
   // ue(v) 0 is the bit 1; ue(v) 99 starts with six zero bits
-  nal[1] = opts.middle ? 0x03 : 0x88;
+  nal[1] = opts.middle ? 0x03 : 0x88; // first_mb_in_slice 0, slice_type 7 (I)
+  if (!opts.middle) nal[2]! |= 0x80; // pic_parameter_set_id 0
   return nal;
 }
 
@@ -434,6 +435,28 @@ describe('H264Depacketizer parameter sets', () => {
     pushAll(d, packetsOf([SPS_640, idr], 3000));
     expect(frames[1]!.data).toEqual(avcc([SPS_640, PPS, idr]));
     expect(frames[1]!.config).toMatchObject({ width: 640, height: 360 });
+  });
+
+  it('a keyframe without parameter sets gets only the PPS its slice names and that PPS\'s SPS, not others seen (found by test/fuzz-payloads.test.ts)', () => {
+    const { d, frames } = collect();
+    pushAll(d, packetsOf([SPS_320, PPS, slice(5, 300)], 0));
+    // A damaged packet that parses as a PPS with id 5 must not ride along.
+    const otherPps = Buffer.from([0x68, 0x34, 0x3c, 0x80]); // pps_id 5 (00110), sps_id 0 (1)
+    pushAll(d, packetsOf([otherPps, slice(1, 200)], 3000));
+    const idr = slice(5, 400);
+    pushAll(d, packetsOf([idr], 6000));
+    expect(frames.map((f) => f.timestamp)).toEqual([0, 3000, 6000]);
+    expect(frames[2]!.data).toEqual(avcc([SPS_320, PPS, idr]));
+  });
+
+  it('a keyframe whose slice names a PPS never seen is dropped and counted', () => {
+    const { d, frames } = collect();
+    pushAll(d, packetsOf([SPS_320, PPS, slice(5, 300)], 0));
+    const idr = slice(5, 400);
+    idr[2] = 0x20; // pic_parameter_set_id 3 (00100)
+    pushAll(d, packetsOf([idr], 3000));
+    expect(frames.map((f) => f.timestamp)).toEqual([0]);
+    expect(d.stats.keyframesWithoutParameterSets).toBe(1);
   });
 
   it('an SPS that does not parse makes its frame malformed', () => {

@@ -1,11 +1,14 @@
-import { readFileSync } from 'node:fs';
-import { describe, expect, it } from 'vitest';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { BufferByteReader, FileByteReader } from '../src/source/byte-reader.js';
 import {
   createPcapStats,
   encodePcapHeader,
   encodePcapRecord,
   formatIpv6,
   iterateUdpRecords,
+  iterateUdpRecordsInFile,
   PcapFormatError,
   PcapTruncatedError,
   readPcap,
@@ -14,6 +17,8 @@ import {
   type PcapStats,
   type UdpRecord,
 } from '../src/source/pcap.js';
+import { tempDir } from './helpers/oracles.js';
+import { rng } from './helpers/random.js';
 
 // ---------------------------------------------------------------------------------------------
 // Builders for synthetic captures. Independent of the writer under test so the reader is checked
@@ -507,6 +512,99 @@ describe('truncated and invalid input', () => {
     const header = classicPcap({ le: true, linkType: 1 }, []).subarray(0, 10);
     expect(() => readPcap(header)).toThrow(PcapTruncatedError);
     expect(() => readPcap(header)).toThrow(/global header cut short: 10 of 24 bytes \(at byte offset 0\)/);
+  });
+});
+
+describe('reading a file in chunks', () => {
+  const dir = tempDir('pcap-file-');
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  const frames = [0, 1, 2, 3].map((i) => ethernet(0x0800, udp4(`record ${i}`, 10 + i, 20 + i)));
+  const captures: Record<string, Buffer> = {
+    classic: classicPcap({ le: false, linkType: 1 }, frames.map((data, i) => ({ seconds: i, fraction: 0, data }))),
+    // Two sections: the second changes byte order and interface numbering, so the reader's state must carry across chunks.
+    pcapng: Buffer.concat([
+      shb(true),
+      idb(true, 1),
+      epb(true, 0, 1n, frames[0]!),
+      block(true, 4, Buffer.alloc(5000)), // a name-resolution block, skipped unread
+      epb(true, 0, 2n, frames[1]!),
+      shb(false),
+      idb(false, 113),
+      idb(false, 1),
+      epb(false, 1, 3n, frames[2]!),
+      epb(false, 1, 4n, frames[3]!),
+    ]),
+  };
+  const readAll = (records: () => Iterable<UdpRecord>): { payloads: string[]; times: number[]; error: unknown } => {
+    const payloads: string[] = [];
+    const times: number[] = [];
+    let error: unknown;
+    try {
+      for (const r of records()) {
+        payloads.push(r.payload.toString());
+        times.push(r.timestampUs);
+      }
+    } catch (err) {
+      error = err;
+    }
+    return { payloads, times, error };
+  };
+
+  for (const [name, full] of Object.entries(captures)) {
+    it(`${name}: a file yields what the same bytes in memory yield, at every cut, with the path in errors`, () => {
+      const path = join(dir, `${name}.cap`);
+      for (let cut = 4; cut <= full.length; cut += cut < 200 ? 1 : 97) {
+        const bytes = full.subarray(0, cut);
+        writeFileSync(path, bytes);
+        const fromFile = readAll(() => iterateUdpRecordsInFile(path));
+        const fromMemory = readAll(() => iterateUdpRecords(bytes));
+        expect(fromFile.payloads, `cut at ${cut}`).toEqual(fromMemory.payloads);
+        expect(fromFile.times, `cut at ${cut}`).toEqual(fromMemory.times);
+        expect(fromFile.error?.constructor, `cut at ${cut}`).toBe(fromMemory.error?.constructor);
+        if (fromMemory.error) expect((fromFile.error as Error).message).toBe(`${path}: ${(fromMemory.error as Error).message}`);
+      }
+      writeFileSync(path, full);
+      expect(readAll(() => iterateUdpRecordsInFile(path)).payloads).toEqual(frames.map((_, i) => `record ${i}`));
+    });
+  }
+
+  it('FileByteReader returns the bytes BufferByteReader does, for any chunk size', () => {
+    const random = rng(7);
+    const data = Buffer.from(Array.from({ length: 3000 }, () => Math.floor(random() * 256)));
+    const path = join(dir, 'bytes.bin');
+    writeFileSync(path, data);
+    for (const chunkBytes of [1, 3, 7, 64, 4096]) {
+      const file = new FileByteReader(path, chunkBytes);
+      const memory = new BufferByteReader(data);
+      const kept: [Buffer, Buffer][] = [];
+      while (memory.offset < data.length) {
+        const n = Math.floor(random() * 100);
+        const op = random();
+        if (op < 0.2) expect(file.skip(n)).toBe(memory.skip(n));
+        else if (op < 0.4) expect(file.peek(n).equals(memory.peek(n))).toBe(true);
+        else kept.push([file.take(n), memory.take(n)]);
+        expect(file.offset).toBe(memory.offset);
+      }
+      // Views handed out earlier are still intact: chunks are never overwritten.
+      for (const [a, b] of kept) expect(a.equals(b)).toBe(true);
+      expect(file.take(10).length).toBe(0);
+      file.close();
+      file.close();
+    }
+  });
+
+  it('skips a record too big for a UDP datagram without reading it, and counts it', () => {
+    const big = ethernet(0x0800, Buffer.alloc(400_000));
+    const classic = classicPcap({ le: true, linkType: 1, snapLength: 1 << 20 }, [frames[0]!, big, frames[1]!].map((data) => ({ seconds: 0, fraction: 0, data })));
+    const pcapng = Buffer.concat([shb(true), idb(true, 1), epb(true, 0, 1n, frames[0]!), epb(true, 0, 2n, big), epb(true, 0, 3n, frames[1]!)]);
+    for (const capture of [classic, pcapng]) {
+      const path = join(dir, 'oversized.cap');
+      writeFileSync(path, capture);
+      const stats = createPcapStats();
+      expect([...iterateUdpRecordsInFile(path, stats)].map((r) => r.payload.toString())).toEqual(['record 0', 'record 1']);
+      expect(stats.skipped.oversized).toBe(1);
+      expect(stats.packets).toBe(3);
+    }
   });
 });
 

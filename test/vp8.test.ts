@@ -401,6 +401,21 @@ describe('Vp8Depacketizer completeness', () => {
 });
 
 describe('Vp8Depacketizer malformed input', () => {
+  it('drops a frame whose frame tag has a reserved version (4 to 7), key or inter (found by test/fuzz-payloads.test.ts)', () => {
+    const { d, frames } = collect();
+    const withVersion = (frame: Buffer, version: number): Buffer => {
+      const f = Buffer.from(frame);
+      f[0] = (f[0]! & ~0x0e) | (version << 1);
+      return f;
+    };
+    pushAll(d, packetsOf(keyFrame(320, 240), 0, { pictureId: 1 }));
+    pushAll(d, packetsOf(withVersion(interFrame(), 5), 3000, { pictureId: 2 }));
+    pushAll(d, packetsOf(withVersion(keyFrame(320, 240), 4), 6000, { pictureId: 3 }));
+    pushAll(d, packetsOf(withVersion(keyFrame(320, 240), 3), 9000, { pictureId: 4 }));
+    expect(frames.map((f) => f.timestamp)).toEqual([0, 9000]);
+    expect(d.stats).toMatchObject({ packetsMalformed: 2, framesDroppedIncomplete: 2 });
+  });
+
   it('random garbage never throws, and what comes out starts with a valid frame tag', () => {
     const r = rng(7);
     const { d, frames } = collect();

@@ -523,6 +523,20 @@ describe('Vp9Depacketizer completeness', () => {
     expect(frames[0]!.data).toEqual(copy);
   });
 
+  it('a frame whose tail reads as a superframe index listing a frame without frame_marker 2 is dropped (found by test/fuzz-payloads.test.ts)', () => {
+    const { d, frames } = collect();
+    const withIndex = (secondMarker: number): Buffer => {
+      const f = interFrame(100);
+      f[40] = secondMarker; // the second listed frame starts at 40
+      f.set([0xc1, 40, 56, 0xc1], 96); // 2 frames of 40 and 56 bytes, 1-byte sizes
+      return f;
+    };
+    pushAll(d, packetsOf(withIndex(0x86), 0));
+    pushAll(d, packetsOf(withIndex(0x46), 3000));
+    expect(frames.map((f) => f.timestamp)).toEqual([0]);
+    expect(d.stats).toMatchObject({ packetsMalformed: 1, framesDroppedIncomplete: 1 });
+  });
+
   it('random garbage never throws; what comes out is frames or superframes with valid frame markers', () => {
     const r = rng(9);
     const { d, frames } = collect();

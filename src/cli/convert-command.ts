@@ -1,13 +1,12 @@
 import { parseArgs } from 'node:util';
-import { convertCapture, type ConvertSummary } from '../convert.js';
+import { convertCaptureFile, type ConvertSummary } from '../convert.js';
 import type { Container } from '../mux/container.js';
-import { loadCaptureFiles } from '../source/capture.js';
 import { formatSummaryLine } from './summary.js';
 
 const USAGE =
   'usage: mediasoup-recorder convert <capture.pcap|.pcapng> --sdp <session.sdp> -o <out.mp4|.webm|.mkv|.mka|.ogg> [--format mp4|webm|mkv|mka|ogg] [--latency-ms 150] [--json]';
 
-/** `convert`: pcap/pcapng + SDP -> fragmented MP4. Returns the process exit code. */
+/** `convert`: pcap/pcapng + SDP -> fragmented MP4 (or WebM, Matroska, Ogg), streamed in constant memory. Returns the process exit code. */
 export async function convertCommand(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
     args: argv,
@@ -27,19 +26,18 @@ export async function convertCommand(argv: string[]): Promise<number> {
   }
   const latencyMs = values['latency-ms'] === undefined ? undefined : Number(values['latency-ms']);
   if (latencyMs !== undefined && !(latencyMs >= 0)) throw new Error(`--latency-ms must be a number of ms, got ${values['latency-ms']}`);
-  const capture = loadCaptureFiles(capturePath, values.sdp);
   const progress = process.stderr.isTTY && !values.json ? progressBar() : undefined;
-  const summary: ConvertSummary = await convertCapture(capture, values.output, { latencyMs, format: values.format as Container | undefined, onProgress: progress });
+  const summary: ConvertSummary = await convertCaptureFile(capturePath, values.sdp, values.output, { latencyMs, format: values.format as Container | undefined, onProgress: progress });
   if (progress) process.stderr.write('\n');
   if (summary.truncated) process.stderr.write(`warning: ${summary.truncated}; converted what came before\n`);
   process.stdout.write(values.json ? `${JSON.stringify({ path: values.output, ...summary })}\n` : `${formatSummaryLine(values.output, summary)}\n`);
   return 0;
 }
 
-function progressBar(): (done: number, total: number) => void {
-  return (done, total) => {
+function progressBar(): (fraction: number) => void {
+  return (fraction) => {
     const width = 30;
-    const filled = Math.round((done / Math.max(1, total)) * width);
-    process.stderr.write(`\r[${'#'.repeat(filled)}${' '.repeat(width - filled)}] ${done}/${total} packets`);
+    const filled = Math.round(Math.min(1, fraction) * width);
+    process.stderr.write(`\r[${'#'.repeat(filled)}${' '.repeat(width - filled)}] ${(fraction * 100).toFixed(0)} %`);
   };
 }

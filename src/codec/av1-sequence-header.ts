@@ -155,6 +155,17 @@ export function parseAv1SequenceHeader(payload: Uint8Array): Av1SequenceHeader |
   }
 }
 
+/**
+ * Whether a sequence header payload ends as the spec requires (5.3.4 trailing_bits): a 1 bit right
+ * after its `bitLength` bits, then zero bits to the end of the OBU, which is the next byte boundary.
+ * Damage that turns another OBU into a sequence header (its first bits parse as one) fails this.
+ */
+export function hasAv1TrailingBits(payload: Uint8Array, bitLength: number): boolean {
+  if (payload.length !== Math.ceil((bitLength + 1) / 8)) return false;
+  const headerBitsInLast = bitLength - (payload.length - 1) * 8; // 0..7 bits of the last byte before the 1 bit
+  return (payload[payload.length - 1]! & (0xff >> headerBitsInLast)) === 0x80 >> headerBitsInLast;
+}
+
 function parse(r: BitReader): Av1SequenceHeader | undefined {
   const seqProfile = r.f(3);
   if (seqProfile > 2) return undefined;

@@ -47,7 +47,7 @@
  */
 import type { Av1Config, DepacketizerStats } from './frame.js';
 import type { RtpPacket } from '../rtp/packet.js';
-import { isShownAv1KeyFrame, parseAv1SequenceHeader, type Av1SequenceHeader } from './av1-sequence-header.js';
+import { hasAv1TrailingBits, isShownAv1KeyFrame, parseAv1SequenceHeader, type Av1SequenceHeader } from './av1-sequence-header.js';
 import { FrameAssembler } from './frame-assembler.js';
 import { FrameSlab } from './frame-slab.js';
 
@@ -256,8 +256,9 @@ export class Av1Depacketizer extends FrameAssembler {
     this.writeObu(k, obu, 0);
     const active = this.activeSh;
     if (active && active.obu.equals(obu)) return active;
-    const info = parseAv1SequenceHeader(obu.subarray(obu.length - this.obuPayloadSize[k]!));
-    return info && { obu, info };
+    const payload = obu.subarray(obu.length - this.obuPayloadSize[k]!);
+    const info = parseAv1SequenceHeader(payload);
+    return info && hasAv1TrailingBits(payload, info.bitLength) ? { obu, info } : undefined;
   }
 
   /** Byte i of OBU k as received (i < obuSize[k]). */

@@ -237,3 +237,21 @@ export function parseH264PpsIds(nal: Uint8Array): { ppsId: number; spsId: number
     throw e;
   }
 }
+
+/**
+ * Reads pic_parameter_set_id from a slice NAL unit's header (1-byte NAL header, type 1 or 5; at
+ * least its first bytes): first_mb_in_slice, slice_type, then the id. Undefined when malformed.
+ */
+export function parseH264SlicePpsId(nal: Uint8Array): number | undefined {
+  try {
+    // Three ue(v) of at most 9, 9 and 17 bits fit in the first 5 bytes after the NAL header.
+    const r = new BitReader(removeEmulationPrevention(nal, 1, Math.min(nal.length, 9)));
+    r.ue();
+    if (r.ue() > 9) return undefined;
+    const ppsId = r.ue();
+    return ppsId > 255 ? undefined : ppsId;
+  } catch (e) {
+    if (e === END_OF_DATA) return undefined;
+    throw e;
+  }
+}

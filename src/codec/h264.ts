@@ -18,7 +18,7 @@
  * carved from shared slabs (see FrameSlab): `frame.data` is a view, mind its byteOffset.
  */
 import type { DepacketizerStats, FrameCallback, H264Config } from './frame.js';
-import { parseH264PpsIds, parseH264Sps, type H264Sps } from './h264-sps.js';
+import { parseH264PpsIds, parseH264SlicePpsId, parseH264Sps, type H264Sps } from './h264-sps.js';
 import { FrameAssembler } from './frame-assembler.js';
 import { FrameSlab } from './frame-slab.js';
 
@@ -89,6 +89,8 @@ export class H264Depacketizer extends FrameAssembler {
   private spsInfo: H264Sps[] = [];
   private ppsList: Buffer[] = [];
   private ppsIds: number[] = [];
+  /** seq_parameter_set_id of each PPS. */
+  private ppsSpsIds: number[] = [];
   /** Parameter sets changed since the last config was emitted. */
   private paramsChanged = false;
   private lastConfig: H264Config | undefined;
@@ -215,20 +217,18 @@ export class H264Depacketizer extends FrameAssembler {
   protected override emitFrame(): void {
     if (!this.auHasVcl) return; // parameter sets or SEI only, already noted: not a frame
     const keyframe = this.auHasIdr;
-    // A keyframe without its own SPS and PPS gets all known ones in front (and drops any of its
-    // own, which are already among them), so that it decodes on its own.
-    const prepend = keyframe && !(this.auHasSps && this.auHasPps);
-    if (prepend && (this.spsList.length === 0 || this.ppsList.length === 0)) {
+    // A keyframe without its own SPS and PPS gets the ones its slices name in front (and drops any
+    // of its own, which are already among them), so that it decodes on its own. Only those: a
+    // damaged packet can make up parameter sets under other ids, which must not ride along.
+    const prepend = keyframe && !(this.auHasSps && this.auHasPps) ? this.referencedParameterSets() : undefined;
+    if (keyframe && !(this.auHasSps && this.auHasPps) && !prepend) {
       this.stats.keyframesWithoutParameterSets++;
       this.stats.framesDroppedIncomplete++;
       return;
     }
 
     let size = 0;
-    if (prepend) {
-      for (const s of this.spsList) size += 4 + s.length;
-      for (const s of this.ppsList) size += 4 + s.length;
-    }
+    if (prepend) for (const s of prepend) size += 4 + s.length;
     for (let k = 0; k < this.nalCount; k++) {
       if (prepend && (this.nalType[k] === NAL_SPS || this.nalType[k] === NAL_PPS)) continue;
       size += 4 + this.nalSize[k]!;
@@ -236,10 +236,7 @@ export class H264Depacketizer extends FrameAssembler {
 
     const out = this.slab.take(size);
     let pos = 0;
-    if (prepend) {
-      for (const s of this.spsList) pos = writeNal(out, pos, s);
-      for (const s of this.ppsList) pos = writeNal(out, pos, s);
-    }
+    if (prepend) for (const s of prepend) pos = writeNal(out, pos, s);
     let seg = 0;
     for (let k = 0; k < this.nalCount; k++) {
       const segEnd = this.nalSegEnd[k]!;
@@ -265,6 +262,29 @@ export class H264Depacketizer extends FrameAssembler {
     }
 
     this.output(out, keyframe, keyframe ? this.configIfChanged() : undefined);
+  }
+
+  /** The SPS and PPS the AU's first slice refers to, in that order; undefined when either is unknown. */
+  private referencedParameterSets(): [Buffer, Buffer] | undefined {
+    let k = 0;
+    while (k < this.nalCount && this.nalType[k] !== NAL_SLICE && this.nalType[k] !== NAL_IDR) k++;
+    const ppsId = parseH264SlicePpsId(this.nalStart(k, 9));
+    const p = ppsId === undefined ? -1 : this.ppsIds.indexOf(ppsId);
+    const s = p < 0 ? -1 : this.spsInfo.findIndex((info) => info.spsId === this.ppsSpsIds[p]);
+    return s < 0 ? undefined : [this.spsList[s]!, this.ppsList[p]!];
+  }
+
+  /** The first `max` bytes of NAL unit k, header included (a copy: its segments may lie in several packets). */
+  private nalStart(k: number, max: number): Buffer {
+    const out = Buffer.allocUnsafe(Math.min(max, this.nalSize[k]!));
+    let pos = 0;
+    if (this.nalHeader[k]! >= 0) out[pos++] = this.nalHeader[k]!;
+    for (let s = k === 0 ? 0 : this.nalSegEnd[k - 1]!; s < this.nalSegEnd[k]! && pos < out.length; s++) {
+      const n = Math.min(this.segLen[s]!, out.length - pos);
+      out.set(this.segBuf[s]!.subarray(this.segStart[s]!, this.segStart[s]! + n), pos);
+      pos += n;
+    }
+    return out;
   }
 
   /** The config to attach to a keyframe: set when the parameter sets differ from the last one emitted. */
@@ -316,9 +336,11 @@ export class H264Depacketizer extends FrameAssembler {
       const i = this.ppsIds.indexOf(ids.ppsId);
       if (i >= 0) {
         this.ppsList[i] = copy;
+        this.ppsSpsIds[i] = ids.spsId;
       } else {
         this.ppsList.push(copy);
         this.ppsIds.push(ids.ppsId);
+        this.ppsSpsIds.push(ids.spsId);
       }
     }
     this.paramsChanged = true;

@@ -227,10 +227,12 @@ export class Vp8Depacketizer extends FrameAssembler {
       pos += len;
     }
     // The frame tag's first partition size must fit in the frame (libvpx rejects it otherwise);
+    // its version must be one of the four defined (4 to 7 are reserved: no decoder knows them);
     // key frames also need their start code and a size.
     const firstPartitionSize = (out[0]! | (out[1]! << 8) | (out[2]! << 16)) >>> 5;
     const header = keyframe ? parseVp8KeyFrameHeader(out) : undefined;
-    if (keyframe ? !header : this.size < 3 || firstPartitionSize > this.size - 3) return this.dropMalformed();
+    if (this.size < 3 || (out[0]! >> 1) & 4) return this.dropMalformed();
+    if (keyframe ? !header : firstPartitionSize > this.size - 3) return this.dropMalformed();
     let config: Vp8Config | undefined;
     const last = this.lastConfig;
     if (header && (!last || last.width !== header.width || last.height !== header.height)) {

@@ -530,10 +530,14 @@ export class Vp9Depacketizer extends FrameAssembler {
     }
     let out: Buffer | undefined;
     if (n === 1) {
-      out = this.slab.take(this.frameSize[0]!);
-      this.copySegments(out, 0, 0, this.segCount);
-      // Passed on as sent, but a superframe index that overruns the frame is refused by decoders.
-      if ((out[out.length - 1]! & 0xe0) === 0xc0 && !vp9SuperframeFrames(out)) return this.dropMalformed();
+      const frame = (out = this.slab.take(this.frameSize[0]!));
+      this.copySegments(frame, 0, 0, this.segCount);
+      // Passed on as sent, but decoders refuse a superframe index that overruns the frame or
+      // lists a frame without frame_marker 2 (damage can leave the tail looking like an index).
+      if ((frame[frame.length - 1]! & 0xe0) === 0xc0) {
+        const frames = vp9SuperframeFrames(frame);
+        if (!frames || frames.some(([offset]) => frame[offset]! >> 6 !== 2)) return this.dropMalformed();
+      }
     } else if (!nested) {
       const indexSize = superframeIndexSize(this.frameSize, n);
       let total = indexSize;

@@ -3,10 +3,11 @@
  * pcap files. Own code rather than an npm package: the packages found (pcap-parser, pcap-ng-parser)
  * each read only one of the two formats and only Ethernet.
  *
- * Everything here is synchronous over an in-memory Buffer: captures used for replay and tests are
- * a few MB, and payloads are returned as views so nothing is copied.
+ * Everything here is synchronous, over a Buffer or over a file read in chunks (byte-reader.ts), one
+ * record at a time, so a capture of any size is read in constant memory. Payloads are returned as
+ * views into the Buffer or the chunk, so nothing is copied.
  */
-import { readFileSync } from 'node:fs';
+import { BufferByteReader, FileByteReader, type ByteReader } from './byte-reader.js';
 
 /** One UDP datagram found in a capture. */
 export interface UdpRecord {
@@ -39,7 +40,9 @@ export type PcapSkipReason =
   /** Header fields are inconsistent (bad IP version or header length, UDP length below 8, unknown interface id). */
   | 'malformed'
   /** pcapng Simple Packet Block: carries no timestamp, so it cannot be replayed in time. */
-  | 'noTimestamp';
+  | 'noTimestamp'
+  /** Record over 256 KiB: too big for a UDP datagram, skipped without being read. */
+  | 'oversized';
 
 /** Counters filled while reading a capture. */
 export interface PcapStats {
@@ -47,6 +50,8 @@ export interface PcapStats {
   format: 'pcap' | 'pcapng' | undefined;
   /** Packet records seen (returned or skipped). */
   packets: number;
+  /** Bytes of the capture read or skipped so far. */
+  bytes: number;
   /** UDP records returned. */
   udp: number;
   /** Packets not returned, by reason. */
@@ -58,6 +63,7 @@ export function createPcapStats(): PcapStats {
   return {
     format: undefined,
     packets: 0,
+    bytes: 0,
     udp: 0,
     skipped: {
       unsupportedLinkType: 0,
@@ -67,6 +73,7 @@ export function createPcapStats(): PcapStats {
       truncatedPacket: 0,
       malformed: 0,
       noTimestamp: 0,
+      oversized: 0,
     },
   };
 }
@@ -130,6 +137,11 @@ const PCAP_GLOBAL_HEADER_BYTES = 24;
 const PCAP_RECORD_HEADER_BYTES = 16;
 /** Wireshark's upper bound for one record; bigger lengths mean a corrupt file, not a big packet. */
 const MAX_RECORD_BYTES = 256 * 1024 * 1024;
+/**
+ * Largest record decoded, in bytes (Wireshark's usual packet limit): a UDP datagram over IP is at
+ * most 64 KiB plus headers, so a bigger record is none and is skipped unread, not held in memory.
+ */
+const MAX_DECODED_PACKET_BYTES = 262_144;
 
 const ETHERTYPE_IPV4 = 0x0800;
 const ETHERTYPE_IPV6 = 0x86dd;
@@ -144,87 +156,133 @@ const IPPROTO_UDP = 17;
  * keeps them. A structurally corrupt file throws PcapFormatError where the corruption is found.
  */
 export function iterateUdpRecords(buf: Buffer, stats: PcapStats = createPcapStats()): Generator<UdpRecord, void, undefined> {
-  if (buf.length < 4) {
-    if (buf.length === 0) throw new PcapFormatError('Not a pcap or pcapng capture: the input is empty', 0);
-    throw new PcapFormatError(`Not a pcap or pcapng capture: only ${buf.length} bytes, too short for a magic number`, 0);
+  return iterateRecords(new BufferByteReader(buf), stats);
+}
+
+/**
+ * Iterates the UDP records of a capture file, reading it in chunks: memory stays one chunk plus
+ * the records the caller keeps, whatever the file's size. Same contract as iterateUdpRecords;
+ * errors name the file. The file is closed when the iteration ends (or is abandoned with return()).
+ */
+export function iterateUdpRecordsInFile(path: string, stats: PcapStats = createPcapStats()): Generator<UdpRecord, void, undefined> {
+  const reader = new FileByteReader(path);
+  try {
+    return closingAfter(reader, iterateRecords(reader, stats), path);
+  } catch (err) {
+    reader.close();
+    throw namingFile(err, path);
   }
-  const magicBE = buf.readUInt32BE(0);
-  const magicLE = buf.readUInt32LE(0);
+}
+
+function* closingAfter(reader: FileByteReader, records: Generator<UdpRecord, void, undefined>, path: string): Generator<UdpRecord, void, undefined> {
+  try {
+    yield* records;
+  } catch (err) {
+    throw namingFile(err, path);
+  } finally {
+    reader.close();
+  }
+}
+
+function namingFile(err: unknown, path: string): unknown {
+  if (err instanceof PcapFormatError) err.message = `${path}: ${err.message}`;
+  return err;
+}
+
+function iterateRecords(input: ByteReader, stats: PcapStats): Generator<UdpRecord, void, undefined> {
+  const head = input.peek(4);
+  if (head.length < 4) {
+    if (head.length === 0) throw new PcapFormatError('Not a pcap or pcapng capture: the input is empty', 0);
+    throw new PcapFormatError(`Not a pcap or pcapng capture: only ${head.length} bytes, too short for a magic number`, 0);
+  }
+  const magicBE = head.readUInt32BE(0);
+  const magicLE = head.readUInt32LE(0);
   if (magicBE === PCAPNG_SHB) {
     stats.format = 'pcapng';
-    return readPcapng(buf, stats);
+    return readPcapng(input, stats);
   }
   if (magicBE === PCAP_MAGIC_US || magicBE === PCAP_MAGIC_NS || magicLE === PCAP_MAGIC_US || magicLE === PCAP_MAGIC_NS) {
     stats.format = 'pcap';
-    return readClassic(buf, stats);
+    return readClassic(input, stats);
   }
-  const hex = buf.subarray(0, 4).toString('hex');
-  throw new PcapFormatError(`Not a pcap or pcapng capture: magic 0x${hex} is neither pcap (a1b2c3d4/a1b23c4d, either byte order) nor pcapng (0a0d0d0a)`, 0);
+  throw new PcapFormatError(`Not a pcap or pcapng capture: magic 0x${head.toString('hex')} is neither pcap (a1b2c3d4/a1b23c4d, either byte order) nor pcapng (0a0d0d0a)`, 0);
+}
+
+/** Collects every record of `records`; a PcapTruncatedError gets what came before it as `partial`. */
+function collect(records: Iterable<UdpRecord>, stats: PcapStats): PcapReadResult {
+  const collected: UdpRecord[] = [];
+  try {
+    for (const record of records) collected.push(record);
+  } catch (err) {
+    if (err instanceof PcapTruncatedError) err.partial = { records: collected, stats };
+    throw err;
+  }
+  return { records: collected, stats };
 }
 
 /** Reads all UDP records of a capture held in memory. Throws PcapTruncatedError (with `partial`) if it is cut short. */
 export function readPcap(buf: Buffer): PcapReadResult {
   const stats = createPcapStats();
-  const records: UdpRecord[] = [];
-  try {
-    for (const record of iterateUdpRecords(buf, stats)) records.push(record);
-  } catch (err) {
-    if (err instanceof PcapTruncatedError) err.partial = { records, stats };
-    throw err;
-  }
-  return { records, stats };
+  return collect(iterateUdpRecords(buf, stats), stats);
 }
 
-/** Reads all UDP records of a capture file; errors name the file. Same truncation contract as readPcap. */
+/**
+ * Reads all UDP records of a capture file into memory (any size the memory holds; the file is
+ * read in chunks, not as one Buffer); errors name the file. Same truncation contract as readPcap.
+ */
 export function readPcapFile(path: string): PcapReadResult {
-  const buf = readFileSync(path);
-  try {
-    return readPcap(buf);
-  } catch (err) {
-    if (err instanceof PcapFormatError) err.message = `${path}: ${err.message}`;
-    throw err;
-  }
+  const stats = createPcapStats();
+  return collect(iterateUdpRecordsInFile(path, stats), stats);
 }
 
 // ---------------------------------------------------------------------------------------------
 // Classic pcap
 
-function* readClassic(buf: Buffer, stats: PcapStats): Generator<UdpRecord, void, undefined> {
-  const littleEndian = buf.readUInt32LE(0) === PCAP_MAGIC_US || buf.readUInt32LE(0) === PCAP_MAGIC_NS;
-  const magic = littleEndian ? buf.readUInt32LE(0) : buf.readUInt32BE(0);
+function* readClassic(input: ByteReader, stats: PcapStats): Generator<UdpRecord, void, undefined> {
+  const header = input.take(PCAP_GLOBAL_HEADER_BYTES);
+  const littleEndian = header.readUInt32LE(0) === PCAP_MAGIC_US || header.readUInt32LE(0) === PCAP_MAGIC_NS;
+  const magic = littleEndian ? header.readUInt32LE(0) : header.readUInt32BE(0);
   const nanos = magic === PCAP_MAGIC_NS;
-  if (buf.length < PCAP_GLOBAL_HEADER_BYTES) {
-    throw new PcapTruncatedError(`pcap global header cut short: ${buf.length} of ${PCAP_GLOBAL_HEADER_BYTES} bytes`, 0);
+  if (header.length < PCAP_GLOBAL_HEADER_BYTES) {
+    throw new PcapTruncatedError(`pcap global header cut short: ${header.length} of ${PCAP_GLOBAL_HEADER_BYTES} bytes`, 0);
   }
-  const u32 = littleEndian ? (o: number) => buf.readUInt32LE(o) : (o: number) => buf.readUInt32BE(o);
-  const snapLength = u32(16);
+  const u32 = littleEndian ? (b: Buffer, o: number) => b.readUInt32LE(o) : (b: Buffer, o: number) => b.readUInt32BE(o);
+  const snapLength = u32(header, 16);
   // Upper bits of the link-type field carry FCS flags; IP lengths bound the payload, so FCS trailers need no handling.
-  const linkType = u32(20) & 0xffff;
+  const linkType = u32(header, 20) & 0xffff;
   const maxRecord = Math.max(snapLength, 262_144);
-  let offset = PCAP_GLOBAL_HEADER_BYTES;
-  while (offset < buf.length) {
-    if (offset + PCAP_RECORD_HEADER_BYTES > buf.length) {
-      throw new PcapTruncatedError(`pcap record header cut short: ${buf.length - offset} of ${PCAP_RECORD_HEADER_BYTES} bytes`, offset);
+  for (;;) {
+    const offset = input.offset;
+    stats.bytes = offset;
+    const recordHeader = input.take(PCAP_RECORD_HEADER_BYTES);
+    if (recordHeader.length === 0) return;
+    if (recordHeader.length < PCAP_RECORD_HEADER_BYTES) {
+      throw new PcapTruncatedError(`pcap record header cut short: ${recordHeader.length} of ${PCAP_RECORD_HEADER_BYTES} bytes`, offset);
     }
-    const seconds = u32(offset);
-    const fraction = u32(offset + 4);
-    const capturedLength = u32(offset + 8);
+    const seconds = u32(recordHeader, 0);
+    const fraction = u32(recordHeader, 4);
+    const capturedLength = u32(recordHeader, 8);
     if (capturedLength > maxRecord || capturedLength > MAX_RECORD_BYTES) {
       throw new PcapFormatError(`pcap record claims ${capturedLength} captured bytes, more than the snap length ${snapLength}: corrupt file`, offset);
     }
-    const dataStart = offset + PCAP_RECORD_HEADER_BYTES;
-    const dataEnd = dataStart + capturedLength;
-    if (dataEnd > buf.length) {
-      throw new PcapTruncatedError(`pcap record data cut short: ${buf.length - dataStart} of ${capturedLength} bytes`, offset);
+    const oversized = capturedLength > MAX_DECODED_PACKET_BYTES;
+    const got = oversized ? input.skip(capturedLength) : undefined;
+    const data = oversized ? undefined : input.take(capturedLength);
+    const length = got ?? data!.length;
+    if (length < capturedLength) {
+      throw new PcapTruncatedError(`pcap record data cut short: ${length} of ${capturedLength} bytes`, offset);
+    }
+    stats.packets++;
+    if (!data) {
+      stats.skipped.oversized++;
+      continue;
     }
     const timestampUs = seconds * 1_000_000 + (nanos ? Math.floor(fraction / 1000) : fraction);
-    stats.packets++;
-    const record = decodeLinkLayer(linkType, buf.subarray(dataStart, dataEnd), timestampUs, stats);
+    const record = decodeLinkLayer(linkType, data, timestampUs, stats);
     if (record) {
       stats.udp++;
       yield record;
     }
-    offset = dataEnd;
   }
 }
 
@@ -246,55 +304,76 @@ const BLOCK_EPB = 6;
 const OPT_END = 0;
 const OPT_IF_TSRESOL = 9;
 const OPT_IF_TSOFFSET = 14;
+/** Largest packet or interface block read into memory: a decodable packet plus room for block options. */
+const MAX_READ_BLOCK_BYTES = MAX_DECODED_PACKET_BYTES + 64 * 1024;
 
-function* readPcapng(buf: Buffer, stats: PcapStats): Generator<UdpRecord, void, undefined> {
+/**
+ * Blocks are read one at a time; what carries over between blocks is the section's byte order and
+ * its interface list (packet blocks name their interface by index in it; a new section resets both).
+ */
+function* readPcapng(input: ByteReader, stats: PcapStats): Generator<UdpRecord, void, undefined> {
   let littleEndian = true;
   let interfaces: PcapngInterface[] = [];
-  let offset = 0;
-  while (offset < buf.length) {
-    if (offset + 12 > buf.length) {
-      throw new PcapTruncatedError(`pcapng block header cut short: ${buf.length - offset} of 12 bytes`, offset);
+  for (;;) {
+    const offset = input.offset;
+    stats.bytes = offset;
+    const head = input.peek(12);
+    if (head.length === 0) return;
+    if (head.length < 12) {
+      throw new PcapTruncatedError(`pcapng block header cut short: ${head.length} of 12 bytes`, offset);
     }
     // The SHB block type is a palindrome, so it can be recognised before the byte order is known.
-    const isSectionHeader = buf.readUInt32BE(offset) === PCAPNG_SHB;
+    const isSectionHeader = head.readUInt32BE(0) === PCAPNG_SHB;
     if (isSectionHeader) {
-      const bom = buf.readUInt32LE(offset + 8);
-      if (bom === PCAPNG_BYTE_ORDER_MAGIC) littleEndian = true;
-      else if (buf.readUInt32BE(offset + 8) === PCAPNG_BYTE_ORDER_MAGIC) littleEndian = false;
-      else throw new PcapFormatError(`pcapng section header has byte-order magic 0x${buf.subarray(offset + 8, offset + 12).toString('hex')}, expected 1a2b3c4d`, offset + 8);
+      if (head.readUInt32LE(8) === PCAPNG_BYTE_ORDER_MAGIC) littleEndian = true;
+      else if (head.readUInt32BE(8) === PCAPNG_BYTE_ORDER_MAGIC) littleEndian = false;
+      else throw new PcapFormatError(`pcapng section header has byte-order magic 0x${head.subarray(8, 12).toString('hex')}, expected 1a2b3c4d`, offset + 8);
       interfaces = [];
     }
-    const u32 = littleEndian ? (o: number) => buf.readUInt32LE(o) : (o: number) => buf.readUInt32BE(o);
-    const u16 = littleEndian ? (o: number) => buf.readUInt16LE(o) : (o: number) => buf.readUInt16BE(o);
-    const blockType = u32(offset);
-    const blockLength = u32(offset + 4);
+    const u32 = littleEndian ? (b: Buffer, o: number) => b.readUInt32LE(o) : (b: Buffer, o: number) => b.readUInt32BE(o);
+    const u16 = littleEndian ? (b: Buffer, o: number) => b.readUInt16LE(o) : (b: Buffer, o: number) => b.readUInt16BE(o);
+    const blockType = u32(head, 0);
+    const blockLength = u32(head, 4);
     if (blockLength < 12 || blockLength % 4 !== 0) {
       throw new PcapFormatError(`pcapng block of type 0x${blockType.toString(16)} has invalid length ${blockLength} (must be a multiple of 4, at least 12)`, offset);
     }
-    const blockEnd = offset + blockLength;
-    if (blockEnd > buf.length) {
-      throw new PcapTruncatedError(`pcapng block of type 0x${blockType.toString(16)} cut short: ${buf.length - offset} of ${blockLength} bytes`, offset);
+    const isPacket = !isSectionHeader && (blockType === BLOCK_EPB || blockType === BLOCK_OPB);
+    const isInterface = !isSectionHeader && blockType === BLOCK_IDB;
+    if (isInterface && blockLength > MAX_READ_BLOCK_BYTES) {
+      throw new PcapFormatError(`pcapng interface description block of ${blockLength} bytes: corrupt file`, offset);
     }
-    if (u32(blockEnd - 4) !== blockLength) {
-      throw new PcapFormatError(`pcapng block of type 0x${blockType.toString(16)}: trailing length ${u32(blockEnd - 4)} differs from leading length ${blockLength}`, offset);
+    // Only packet and interface blocks are read; others (and oversized packets) are skipped unread but for their trailing length.
+    const block = (isPacket || isInterface) && blockLength <= MAX_READ_BLOCK_BYTES ? input.take(blockLength) : undefined;
+    const trailer = block ? block.subarray(blockLength - 4) : undefined;
+    const got = block ? block.length : input.skip(blockLength - 4);
+    const trailing = trailer ?? input.take(4);
+    if (got + (block ? 0 : trailing.length) < blockLength) {
+      throw new PcapTruncatedError(`pcapng block of type 0x${blockType.toString(16)} cut short: ${got + (block ? 0 : trailing.length)} of ${blockLength} bytes`, offset);
     }
-    const body = offset + 8;
-    const bodyEnd = blockEnd - 4;
+    if (u32(trailing, 0) !== blockLength) {
+      throw new PcapFormatError(`pcapng block of type 0x${blockType.toString(16)}: trailing length ${u32(trailing, 0)} differs from leading length ${blockLength}`, offset);
+    }
+    const body = 8;
+    const bodyEnd = blockLength - 4;
     const need = (bytes: number, what: string): void => {
       if (body + bytes > bodyEnd) throw new PcapFormatError(`pcapng ${what} block of ${blockLength} bytes is too short for its fixed fields`, offset);
     };
     if (isSectionHeader) {
       need(16, 'section header');
-    } else if (blockType === BLOCK_IDB) {
+    } else if (isInterface) {
       need(8, 'interface description');
-      interfaces.push(parseInterfaceOptions(buf, u16(body), body + 8, bodyEnd, littleEndian, offset));
-    } else if (blockType === BLOCK_EPB || blockType === BLOCK_OPB) {
+      interfaces.push(parseInterfaceOptions(block!, u16(block!, body), body + 8, bodyEnd, littleEndian, offset));
+    } else if (isPacket) {
       // EPB: if_id u32, ts hi, ts lo, caplen, len. OPB (obsolete): if_id u16, drops u16, ts hi, ts lo, caplen, len.
       need(20, blockType === BLOCK_EPB ? 'enhanced packet' : 'packet');
-      const interfaceId = blockType === BLOCK_EPB ? u32(body) : u16(body);
-      const capturedLength = u32(body + 12);
-      const dataStart = body + 20;
       stats.packets++;
+      if (!block) {
+        stats.skipped.oversized++;
+        continue;
+      }
+      const interfaceId = blockType === BLOCK_EPB ? u32(block, body) : u16(block, body);
+      const capturedLength = u32(block, body + 12);
+      const dataStart = body + 20;
       if (dataStart + capturedLength > bodyEnd) {
         throw new PcapFormatError(`pcapng packet block claims ${capturedLength} captured bytes but holds ${bodyEnd - dataStart}`, offset);
       }
@@ -302,9 +381,9 @@ function* readPcapng(buf: Buffer, stats: PcapStats): Generator<UdpRecord, void, 
       if (!iface) {
         stats.skipped.malformed++;
       } else {
-        const ticks = (BigInt(u32(body + 4)) << 32n) | BigInt(u32(body + 8));
+        const ticks = (BigInt(u32(block, body + 4)) << 32n) | BigInt(u32(block, body + 8));
         const timestampUs = Number(((ticks * 1_000_000n) / iface.unitsPerSecond) + iface.offsetSeconds * 1_000_000n);
-        const record = decodeLinkLayer(iface.linkType, buf.subarray(dataStart, dataStart + capturedLength), timestampUs, stats);
+        const record = decodeLinkLayer(iface.linkType, block.subarray(dataStart, dataStart + capturedLength), timestampUs, stats);
         if (record) {
           stats.udp++;
           yield record;
@@ -315,7 +394,6 @@ function* readPcapng(buf: Buffer, stats: PcapStats): Generator<UdpRecord, void, 
       stats.skipped.noTimestamp++;
     }
     // Any other block (name resolution, statistics, decryption secrets, custom) carries no packets.
-    offset = blockEnd;
   }
 }
 
