@@ -23,7 +23,7 @@ const SILENT = 127;
 const talks = (...spans: [number, number][]) => (ms: number): number => (spans.some(([a, b]) => ms >= a && ms < b) ? LOUD : SILENT);
 
 describe('RoomRecorder speaker view', () => {
-  it.for<'mkv' | 'mp4'>(['mkv', 'mp4'])('%s: follows the talkers, switching at keyframes; carol (VP8 or audio only) is not shown', async (container: 'mkv' | 'mp4') => {
+  it.for<'mkv' | 'mp4'>(['mkv', 'mp4'])('%s: follows the talkers, switching at keyframes; carol (VP8 or audio only) is not shown', { timeout: 60_000 }, async (container) => {
     const h264 = videoOpusFixture('h264').capture;
     const resize = videoOpusFixture('h264-resize').capture;
     const vp8 = videoOpusFixture('vp8').capture;
@@ -103,5 +103,5 @@ describe('RoomRecorder speaker view', () => {
     } finally {
       worker.close();
     }
-  }, 60_000);
+  });
 });
