@@ -1,7 +1,8 @@
 /**
  * RoomRecorder through a real mediasoup worker: three participants replayed from the H264+Opus
  * capture join at staggered times; bob leaves (his producers close) and comes back with new
- * producers; '../../x' is removed with removeParticipant(). Every file decodes cleanly, covers
+ * producers; '../../x' is removed with removeParticipant(); alice's camera pauses for 2.5 s (a gap in
+ * her file, in room time, with its cause). Every file decodes cleanly, covers
  * its stay, stays inside the directory, and the manifest's offsets are true: laid on the room
  * timeline by ffmpeg (-itsoffset from the manifest), beeps that alice and bob sent at the same
  * instant line up within 20 ms.
@@ -11,7 +12,7 @@ import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
-import { RoomRecorder, type RoomManifest } from '../src/index.js';
+import { RoomRecorder, type RoomManifest, type RoomRecorderEvents } from '../src/index.js';
 import { ffmpegDecodeErrors, ffprobeStreams, tempDir } from './helpers/oracles.js';
 import { h264OpusFixture, replayRig } from './helpers/replay.js';
 import { beepOnsetsMs, joinAt } from './helpers/room.js';
@@ -24,7 +25,11 @@ describe('RoomRecorder', () => {
     const base = tempDir('room-');
     const directory = join(base, 'a', 'room-42');
     try {
-      const room = new RoomRecorder({ router: rig.router, directory });
+      const room = new RoomRecorder({ router: rig.router, directory, statsIntervalMs: 1000 });
+      const gaps: RoomRecorderEvents['gap'][0][] = [];
+      room.on('gap', (g) => gaps.push(g));
+      const statsFiles: string[][] = [];
+      room.on('stats', (s) => statsFiles.push(s.files.map((f) => f.path)));
       const events: string[] = [];
       room.on('participantjoined', ({ participant }) => events.push(`+${participant}`));
       room.on('participantleft', ({ participant }) => events.push(`-${participant}`));
@@ -55,6 +60,12 @@ describe('RoomRecorder', () => {
       const bob2 = await joinAt(rig.router, capture, t0 + 12000);
       await sleep(t0 + 11000 - performance.now());
       add('bob', bob2);
+      await sleep(t0 + 14000 - performance.now());
+      const aliceCamera = alice.replayer.producers.find((p) => p.kind === 'video')!;
+      await aliceCamera.pause();
+      const pausedAtMs = room.nowMs;
+      await sleep(2500);
+      await aliceCamera.resume();
       await sleep(t0 + 19000 - performance.now());
       bob2.replayer.close();
       await alice.playing;
@@ -93,16 +104,27 @@ describe('RoomRecorder', () => {
         expect(Math.abs(file.startMs - firstSendMs)).toBeLessThan(50);
         expect(Math.abs(file.startMs + durationMs - stay.leaveMs!)).toBeLessThan(600);
         expect(Math.abs(durationMs - file.durationMs)).toBeLessThan(100);
-        expect(frames).toBeGreaterThan((durationMs / 1000 - 1) * 30);
+        const videoGapMs = file.tracks[0]!.gaps.reduce((sum, g) => sum + g.durationMs, 0);
+        expect(frames).toBeGreaterThan(((durationMs - videoGapMs) / 1000 - 1) * 30);
         expect(file.size).toBe(readFileSync(path).length);
         expect(file.tracks.map((t) => [t.kind, t.codec])).toEqual([['video', 'h264'], ['audio', 'opus']]);
         for (const track of file.tracks) {
           expect(track.startMs! - file.startMs).toBeLessThan(100);
           expect(track.endMs!).toBeLessThanOrEqual(file.endMs);
-          expect(track.gaps).toEqual([]);
+          if (id !== 'alice' || track.kind === 'audio') expect(track.gaps).toEqual([]);
         }
       }
       console.log('room files', report);
+      // Alice's camera pause: one gap, nothing came (paused), from the pause until her next keyframe (every 2 s).
+      const aliceVideo = byPath.get('participants/alice.mp4')!.tracks[0]!;
+      expect(aliceVideo.gaps.map((g) => g.cause)).toEqual(['no-media']);
+      const gap = aliceVideo.gaps[0]!;
+      expect(Math.abs(gap.startMs - pausedAtMs)).toBeLessThan(100);
+      expect(gap.durationMs).toBeGreaterThan(2400);
+      expect(gap.durationMs).toBeLessThan(4700);
+      expect(gaps).toEqual([{ file: 'participants/alice.mp4', participant: 'alice', stream: `video:${aliceCamera.id}`, ...gap }]);
+      expect(statsFiles.length).toBeGreaterThanOrEqual(15);
+      expect(statsFiles.some((files) => files.length === 3 && files.includes('participants/%2E%2E%2F%2E%2E%2Fx.mp4'))).toBe(true);
       expect(byPath.get('participants/bob.mp4')!.tracks.map((t) => t.producerId)).toEqual(bob.replayer.producers.map((p) => p.id));
       expect(byPath.get('participants/bob-2.mp4')!.tracks.map((t) => t.producerId)).toEqual(bob2.replayer.producers.map((p) => p.id));
 
