@@ -52,6 +52,17 @@ describe('RtpSplicer', () => {
     expect(splicer.toInputSequence([2, 0])).toEqual({ id: 'b', seqs: [302] });
   });
 
+  it('after the shown input ends, a new stream under its name starts at its keyframe and continues the numbering', () => {
+    const { splicer } = make();
+    splicer.switchTo('a');
+    splicer.push('a', rtp(100, 1000, 1, true), 0);
+    splicer.end('a');
+    expect(splicer.current).toBeUndefined();
+    splicer.switchTo('a');
+    expect(splicer.push('a', rtp(9000, 500, 3), 50)).toBeUndefined();
+    expect(head(splicer.push('a', rtp(9001, 800, 3, true), 100))).toMatchObject({ seq: 101, ts: 1000 + 9000 });
+  });
+
   it('drops packets too short to be RTP', () => {
     const { splicer } = make();
     splicer.switchTo('a');

@@ -283,7 +283,7 @@ export class RoomRecorder extends EventEmitter<RoomRecorderEvents> {
     if (producer.kind === 'video' && this.speaker?.video.has(participant)) {
       const video = this.speaker.video;
       void this.speaker.ready.then(() => {
-        video.remove(participant);
+        video.remove(participant, producer);
         if (video.shown === participant || video.shown === undefined) this.showSomeone();
       });
     }

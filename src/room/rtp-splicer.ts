@@ -68,6 +68,16 @@ export class RtpSplicer {
   }
 
   /**
+   * Input `id` ended (its producer closed): if it was shown, nothing is until the next switch,
+   * and a new stream under the same id starts, like any other, at its keyframe. Sequence numbers
+   * and time continue from the last packet passed on.
+   */
+  end(id: string): void {
+    if (this.shown?.id === id) this.shown = undefined;
+    if (this.pending === id) this.pending = undefined;
+  }
+
+  /**
    * One packet of input `id`, arrived at `arrivalMs`: returns the rewritten packet (a copy) to pass
    * on, or undefined when it is not shown.
    */

@@ -96,7 +96,11 @@ export class SpeakerVideoSource implements RecordingSource {
     const consumer = await transport.consume({ producerId: producer.id, rtpCapabilities: recorderCapabilities(this.router), paused: true });
     const old = this.candidates.get(participant);
     this.candidates.set(participant, { producer, consumer, mimeType: producerMimeType(producer) });
-    old?.consumer.close();
+    if (old) {
+      // Another stream under the same name: it starts at its own keyframe, not mid-way in the old one's numbering.
+      old.consumer.close();
+      this.splicer.end(participant);
+    }
     consumer.on('rtp', (packet: Buffer) => {
       const out = this.splicer.push(participant, packet, performance.now());
       if (out) this.listener?.rtp(0, out, performance.now());
@@ -104,11 +108,12 @@ export class SpeakerVideoSource implements RecordingSource {
     if (this.splicer.current === participant || this.splicer.next === participant) await this.run(participant);
   }
 
-  /** The participant's video left the view (producer closed, participant gone). */
-  remove(participant: string): void {
-    this.candidates.get(participant)?.consumer.close();
+  /** The participant's video `producer` left the view (closed, participant gone); a newer one of theirs stays. */
+  remove(participant: string, producer: types.Producer): void {
+    if (this.candidates.get(participant)?.producer !== producer) return;
+    this.candidates.get(participant)!.consumer.close();
     this.candidates.delete(participant);
-    if (this.splicer.next === participant) this.splicer.switchTo(undefined);
+    this.splicer.end(participant);
   }
 
   /** Shows `participant` from their next keyframe on, which is asked for now. */
