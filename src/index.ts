@@ -17,3 +17,5 @@ export { RtpUdpEndpoint, type UdpStream, type UdpAddress, type UdpSourceOptions,
 export { sendToRecorder, type PlainTransportLink, type PlainTransportLinkOptions } from './source/mediasoup-plain.js';
 export type { UdpSrtpParameters } from './source/srtp.js';
 export type { SrtpCryptoSuite, SrtpParameters } from './source/srtp-keys.js';
+export { RoomRecorder, type RoomRecorderOptions, type RoomRecorderEvents, type RoomStats } from './room/room-recorder.js';
+export type { RoomManifest, ManifestFile, ManifestTrack, ManifestParticipant, ManifestSpeakerView, ManifestSpeakerChange } from './room/manifest.js';

@@ -187,6 +187,11 @@ export class Recorder extends EventEmitter<RecorderEvents> {
     }
   }
 
+  /** performance.now() time, in ms, of the file's time zero (its first frame): places the file on a wider timeline. Undefined before that frame. */
+  get zeroWallMs(): number | undefined {
+    return this.session?.zeroWallMs;
+  }
+
   /** Per-stream statistics so far. */
   stats(): StreamStats[] {
     return this.session?.summary().streams ?? [];

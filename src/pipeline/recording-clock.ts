@@ -21,6 +21,11 @@ export class RecordingClock {
     return wallMs - this.zeroWallMs - this.pausedTotalMs;
   }
 
+  /** The wall-clock instant (ms) of recording time zero; undefined until the first frame. */
+  get zeroMs(): number | undefined {
+    return this.zeroWallMs;
+  }
+
   get started(): boolean {
     return this.zeroWallMs !== undefined;
   }

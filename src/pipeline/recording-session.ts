@@ -84,6 +84,20 @@ export class RecordingSession {
     this.pipelines[index]?.senderReport(ntpMs, rtpTimestamp);
   }
 
+  /**
+   * Wall-clock time (ms, the clock `nowMs` is read from) of the recording's time zero, as known
+   * now: an audio track's estimate (one packet per frame: the sharpest), else a video track's,
+   * else the first frame's arrival; undefined before the first frame. For an unpaused recording.
+   */
+  get zeroWallMs(): number | undefined {
+    const tracks = [...this.pipelines].sort((a, b) => Number(b.spec.kind === 'audio') - Number(a.spec.kind === 'audio'));
+    for (const pipeline of tracks) {
+      const estimate = pipeline.zeroWallMs();
+      if (estimate !== undefined) return estimate;
+    }
+    return this.clock.zeroMs;
+  }
+
   /** Runs due timers of every stream. */
   poll(nowMs: number): void {
     if (this.finished) return;

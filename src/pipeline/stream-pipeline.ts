@@ -89,6 +89,8 @@ export interface StreamStats {
   driftCorrectedMs: number;
   /** Media bytes handed to the muxer. */
   bytes: number;
+  /** Track time of the first sample written, in ms from the recording start; 0 before it. */
+  firstSampleMs: number;
   /** Track time of the last sample written, in ms from the recording start. */
   lastSampleMs: number;
 }
@@ -120,6 +122,7 @@ export class StreamPipeline {
   private waitingForKeyframe: boolean;
   /** Track time (timescale units) of the last sample and its end; undefined until the first sample. */
   private lastDts: number | undefined;
+  private firstDts: number | undefined;
   /** Where the next sample may start: the last one's end (its stated duration, else the last frame interval). */
   private lastEnd = 0;
   /** Maps unwrapped RTP time to track time; re-anchored after an SSRC change or a resume. */
@@ -222,6 +225,17 @@ export class StreamPipeline {
     return b === undefined ? a : Math.min(a, b);
   }
 
+  /**
+   * Wall-clock time (ms) of this track's time zero as the clock mapping estimates it now: the
+   * first frame's arrival fixed the track's placement, later packets give a better estimate of
+   * the same instant. For an unpaused recording; undefined before the first sample.
+   */
+  zeroWallMs(): number | undefined {
+    if (!this.anchor) return undefined;
+    const wallMs = this.clockMapper.toWallMs(this.anchor.rtp);
+    return wallMs === undefined ? undefined : wallMs - this.ms(this.anchor.dts);
+  }
+
   /** Video: asks for a keyframe now (at start, after a resume). */
   requestKeyframe(nowMs: number): void {
     if (this.spec.kind === 'video') this.keyframes.needKeyframe(nowMs);
@@ -274,6 +288,7 @@ export class StreamPipeline {
       gapMs: this.ms(c.gapTicks),
       driftCorrectedMs: this.ms(c.driftTicks),
       bytes: c.bytes,
+      firstSampleMs: this.firstDts === undefined ? 0 : this.ms(this.firstDts),
       lastSampleMs: this.lastDts === undefined ? 0 : this.ms(this.lastDts),
     };
   }
@@ -431,6 +446,7 @@ export class StreamPipeline {
     this.counters.framesWritten++;
     if (sample.keyframe && this.spec.kind === 'video') this.counters.keyframesWritten++;
     this.counters.bytes += sample.data.length;
+    this.firstDts ??= sample.dts;
     const interval = this.lastDts === undefined ? 1 : sample.dts - this.lastDts;
     this.lastDts = sample.dts;
     this.lastEnd = sample.dts + (sample.duration ?? interval);
