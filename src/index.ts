@@ -7,11 +7,12 @@ export {
   type RecorderSourceOptions,
   type RecorderEvents,
   type RecorderSummary,
+  type RecorderEndReason,
 } from './recorder.js';
 export type { RecordingOptions, RecordingSummary } from './pipeline/recording-session.js';
 export type { StreamStats, StreamGap, StreamPipelineOptions } from './pipeline/stream-pipeline.js';
 export { UnsupportedCodecError, SUPPORTED_CODECS } from './pipeline/stream-spec.js';
 export { OutputOpenError } from './sink/file.js';
-export type { RecordingSource, SourceListener, SourceStream } from './source/source.js';
+export type { RecordingSource, SourceListener, SourceStream, SourceEndReason } from './source/source.js';
 export { RtpUdpEndpoint, type UdpStream, type UdpAddress, type UdpSourceOptions, type RtpUdpEndpointOptions, type RtpUdpEndpointStats } from './source/udp.js';
 export { sendToRecorder, type PlainTransportLink, type PlainTransportLinkOptions } from './source/mediasoup-plain.js';

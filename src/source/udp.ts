@@ -237,7 +237,7 @@ class UdpSource implements RecordingSource {
 
   /** @internal The socket closed under the recording. */
   ended(): void {
-    this.listener?.ended();
+    this.listener?.ended('source-closed');
   }
 
   /** @internal */
