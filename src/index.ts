@@ -16,3 +16,4 @@ export { OutputOpenError } from './sink/file.js';
 export type { RecordingSource, SourceListener, SourceStream, SourceEndReason } from './source/source.js';
 export { RtpUdpEndpoint, type UdpStream, type UdpAddress, type UdpSourceOptions, type RtpUdpEndpointOptions, type RtpUdpEndpointStats } from './source/udp.js';
 export { sendToRecorder, type PlainTransportLink, type PlainTransportLinkOptions } from './source/mediasoup-plain.js';
+export { outputPath, escapeFileName, OutputPathError, MAX_COMPONENT_BYTES, MAX_PATH_BYTES, type OutputPathOptions } from './output/paths.js';
