@@ -131,7 +131,8 @@ function probeTracks(file: string): ProbedTrack[] {
   };
   return out.streams.map((s) => {
     const pts = (out.packets ?? []).filter((p) => p.stream_index === s.index && p.pts_time !== 'N/A').map((p) => Number(p.pts_time) * 1000);
-    return { kind: s.codec_type, demuxed: Number(s.nb_read_packets), decoded: Number(s.nb_read_frames), lastMs: Math.max(-Infinity, ...pts) };
+    // A stream with no packet has counts of 'N/A'.
+    return { kind: s.codec_type, demuxed: Number(s.nb_read_packets) || 0, decoded: Number(s.nb_read_frames) || 0, lastMs: Math.max(-Infinity, ...pts) };
   });
 }
 
