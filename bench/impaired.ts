@@ -120,7 +120,7 @@ export class ImpairedSource implements RecordingSource {
         this.impairers.push(packet);
       },
       senderReport: (index, ntpMs, rtpTimestamp) => listener.senderReport(index, ntpMs, rtpTimestamp),
-      ended: () => listener.ended(),
+      ended: (reason) => listener.ended(reason),
     });
   }
 

@@ -9,7 +9,7 @@ import { openFileSink } from './sink/file.js';
 import { Sink } from './sink/sink.js';
 import { checkContainerCodecs, containerFor, type Container } from './mux/container.js';
 import { DirectSource } from './source/mediasoup-direct.js';
-import type { RecordingSource, SourceStream } from './source/source.js';
+import type { RecordingSource, SourceEndReason, SourceStream } from './source/source.js';
 
 /** Where to record to, and tuning. */
 export interface RecorderOutputOptions extends RecordingOptions {
@@ -53,8 +53,18 @@ export class RecorderError extends Error {
   }
 }
 
-/** `stop()`'s result: the recording's totals, plus where it went. */
+/**
+ * Why a recording ended: `'stopped'` (the app called `stop()`), or the source ended on its own:
+ * `'router-closed'`, `'worker-died'` (the router's worker closed: crashed, killed, or closed by the
+ * app), `'producer-closed'` (every recorded producer closed), `'source-closed'` (another source's
+ * input went away, e.g. `RtpUdpEndpoint.close()`).
+ */
+export type RecorderEndReason = 'stopped' | SourceEndReason;
+
+/** `stop()`'s result: the recording's totals, plus where it went and why it ended. */
 export interface RecorderSummary extends RecordingSummary {
+  /** Why the recording ended (the first cause: a `stop()` after the router closed keeps `'router-closed'`). */
+  endReason: RecorderEndReason;
   /** The output path, when the output is a file. */
   path?: string;
   /** The first output error (e.g. disk full), if writing stopped early. */
@@ -68,6 +78,8 @@ export interface RecorderEvents {
   gap: [{ stream: string } & StreamGap];
   error: [RecorderError];
   stats: [StreamStats[]];
+  /** The recording is over and its output finished (closed, or cut back after an output error), for `reason`. */
+  ended: [{ reason: RecorderEndReason; summary: RecorderSummary }];
 }
 
 type State = 'new' | 'starting' | 'recording' | 'paused' | 'stopped';
@@ -143,7 +155,7 @@ export class Recorder extends EventEmitter<RecorderEvents> {
         this.arm();
       }),
       senderReport: (index, ntpMs, rtpTimestamp) => this.guard(streams[index]?.spec.label, () => session.senderReport(index, ntpMs, rtpTimestamp)),
-      ended: () => void this.stop().catch(() => undefined),
+      ended: (reason) => void this.end(reason).catch(() => undefined),
     });
     session.requestKeyframes(performance.now());
     this.arm();
@@ -197,22 +209,36 @@ export class Recorder extends EventEmitter<RecorderEvents> {
     return this.session?.summary().streams ?? [];
   }
 
-  /** Ends the recording: releases held packets, writes the last fragment, closes the output. Safe to call twice. */
+  /**
+   * Ends the recording: releases held packets, writes the last fragment, closes the output, emits
+   * `ended`. Safe to call twice, and after the recording ended on its own (same summary).
+   */
   stop(): Promise<RecorderSummary> {
-    this.stopping ??= this.finish();
+    return this.end('stopped');
+  }
+
+  private end(reason: RecorderEndReason): Promise<RecorderSummary> {
+    this.stopping ??= this.finish(reason);
     return this.stopping;
   }
 
-  private async finish(): Promise<RecorderSummary> {
+  private async finish(reason: RecorderEndReason): Promise<RecorderSummary> {
     const wasStarted = this.session !== undefined;
     this.state = 'stopped';
     clearTimeout(this.timer);
     clearInterval(this.statsTimer);
     this.source.close();
     if (!wasStarted) throw new RecorderError('stop() called before start() completed');
-    const summary: RecorderSummary = await this.session!.finish().catch(() => this.session!.summary());
+    const totals = await this.session!.finish().catch(() => this.session!.summary());
+    const summary: RecorderSummary = { ...totals, endReason: reason };
     if (typeof this.options.output === 'string') summary.path = this.options.output;
     if (this.sink!.error) summary.outputError = this.sink!.error.message;
+    try {
+      this.emit('ended', { reason, summary });
+    } catch (error) {
+      // A throwing listener must not reject stop(), nor vanish when the recording ended on its own.
+      this.emitError(new RecorderError(`an 'ended' listener threw: ${(error as Error).message}`, undefined, { cause: error }));
+    }
     return summary;
   }
 

@@ -5,6 +5,7 @@ import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { openFileSink, OutputOpenError } from '../src/sink/file.js';
 import { Sink } from '../src/sink/sink.js';
+import { rng } from './helpers/random.js';
 
 /** A destination that takes one chunk at a time, slowly: backpressure on every write. */
 function slowWritable(received: Buffer[]): Writable {
@@ -71,6 +72,47 @@ describe('Sink', () => {
   });
 });
 
+describe('Sink under a destination that fails at a seeded random byte', () => {
+  it('confirms and rolls back to exactly the whole units before the failing one, 500 cases, one error each', async () => {
+    const random = rng(0xd15c);
+    for (let run = 0; run < 500; run++) {
+      // Units of 1-4 chunks of 1-3000 bytes; the destination takes bytes until `capacity`, then
+      // fails the write that crosses it, as write(2) does on a full disk (the bytes that fit stay).
+      const units = Array.from({ length: 1 + Math.floor(random() * 30) }, () =>
+        Array.from({ length: 1 + Math.floor(random() * 4) }, () => Buffer.alloc(1 + Math.floor(random() * 3000), run)),
+      );
+      const total = units.flat().reduce((n, c) => n + c.length, 0);
+      const capacity = Math.floor(random() * total);
+      let accepted = 0;
+      const destination = new Writable({
+        highWaterMark: 1 + Math.floor(random() * 8000),
+        write(chunk: Buffer, _enc, callback) {
+          const fits = Math.min(chunk.length, capacity - accepted);
+          accepted += fits;
+          const fail = (): void => callback(fits < chunk.length ? Object.assign(new Error('ENOSPC: no space left on device'), { code: 'ENOSPC' }) : null);
+          if (random() < 0.5) setImmediate(fail);
+          else fail();
+        },
+      });
+      const errors: Error[] = [];
+      const rolledBackTo: number[] = [];
+      const sink = new Sink(destination, { onError: (e) => errors.push(e), endDestination: false, rollBack: async (n) => void rolledBackTo.push(n) });
+      for (const unit of units) sink.writev(unit);
+      await expect(sink.end(), `run ${run}`).rejects.toThrow(/ENOSPC/);
+      let wholeBytes = 0;
+      for (const unit of units) {
+        const bytes = unit.reduce((n, c) => n + c.length, 0);
+        if (wholeBytes + bytes > capacity) break;
+        wholeBytes += bytes;
+      }
+      expect(errors, `run ${run}`).toHaveLength(1);
+      expect(rolledBackTo, `run ${run}`).toEqual([wholeBytes]);
+      expect(sink.committedBytes, `run ${run}`).toBe(wholeBytes);
+      expect(accepted, `run ${run}`).toBe(capacity);
+    }
+  });
+});
+
 describe('openFileSink', () => {
   it('writes chunks to the file', async () => {
     const path = join(mkdtempSync(join(tmpdir(), 'sink-')), 'out.bin');
@@ -79,6 +121,19 @@ describe('openFileSink', () => {
     sink.writev([Buffer.from('f')]);
     await sink.end();
     expect(readFileSync(path, 'utf8')).toBe('abcdef');
+  });
+
+  it('reports the kernel ENOSPC of /dev/full once, without throwing, and rejects end()', async () => {
+    const errors: Error[] = [];
+    const sink = await openFileSink('/dev/full', (e) => errors.push(e));
+    expect(() => {
+      sink.writev([Buffer.alloc(1000), Buffer.alloc(1000)]);
+      sink.writev([Buffer.alloc(10)]);
+    }).not.toThrow();
+    await expect(sink.end()).rejects.toThrow(/ENOSPC/);
+    expect(errors).toHaveLength(1);
+    expect((errors[0] as NodeJS.ErrnoException).code).toBe('ENOSPC');
+    expect(sink.committedBytes).toBe(0);
   });
 
   it('fails with a clear error for an unwritable path', async () => {

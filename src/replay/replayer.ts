@@ -218,7 +218,8 @@ export class Replayer {
       ssrc: stream.ssrc,
       senderInfo: new RtcpSenderInfo({ ntpTimestamp, rtpTimestamp, packetCount: last.packets, octetCount: last.octets >>> 0 }),
     });
-    if (this.closed) return;
+    // The router or its worker may have closed under the replay (fault tests): nothing to send on.
+    if (this.closed || this.transport.closed) return;
     this.transport.sendRtcp(sr.serialize());
     this.stats.senderReportsSent++;
   }

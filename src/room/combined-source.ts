@@ -32,7 +32,7 @@ export class CombinedSource implements RecordingSource {
         return source.start({
           rtp: (index, packet, arrivalMs) => listener.rtp(first + index, packet, arrivalMs),
           senderReport: (index, ntpMs, rtpTimestamp) => listener.senderReport(first + index, ntpMs, rtpTimestamp),
-          ended: () => listener.ended(),
+          ended: (reason) => listener.ended(reason),
         });
       }),
     );

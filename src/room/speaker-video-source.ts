@@ -3,7 +3,7 @@ import type { types } from 'mediasoup';
 import { startsKeyframe } from '../codec/keyframe-start.js';
 import type { StreamSpec } from '../pipeline/stream-spec.js';
 import { genericNack } from '../rtp/rtcp.js';
-import { RECORDER_SSRC, producerMimeType, recorderCapabilities } from '../source/mediasoup-direct.js';
+import { RECORDER_SSRC, onRouterEnd, producerMimeType, recorderCapabilities } from '../source/mediasoup-direct.js';
 import type { RecordingSource, SourceListener, SourceStream } from '../source/source.js';
 import { RtpSplicer } from './rtp-splicer.js';
 
@@ -34,6 +34,7 @@ interface Candidate {
  */
 export class SpeakerVideoSource implements RecordingSource {
   private transport: types.DirectTransport | undefined;
+  private stopWatching: (() => void) | undefined;
   private readonly candidates = new Map<string, Candidate>();
   private listener: SourceListener | undefined;
   private requestedAtMs: number | undefined;
@@ -64,7 +65,7 @@ export class SpeakerVideoSource implements RecordingSource {
 
   async start(listener: SourceListener): Promise<void> {
     this.listener = listener;
-    this.transport!.on('routerclose', () => listener.ended());
+    this.stopWatching = onRouterEnd(this.router, this.transport!, (reason) => listener.ended(reason));
   }
 
   async pause(): Promise<void> {}
@@ -127,6 +128,7 @@ export class SpeakerVideoSource implements RecordingSource {
   }
 
   close(): void {
+    this.stopWatching?.();
     this.transport?.close();
   }
 

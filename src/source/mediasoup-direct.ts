@@ -4,7 +4,7 @@ import { genericNack } from '../rtp/rtcp.js';
 import { codecForMimeType, type StreamSpec } from '../pipeline/stream-spec.js';
 import type { StreamFeedback } from '../pipeline/stream-pipeline.js';
 import { VIDEO_ORIENTATION_URI } from '../rtp/header-extension.js';
-import type { RecordingSource, SourceListener, SourceStream } from './source.js';
+import type { RecordingSource, SourceEndReason, SourceListener, SourceStream } from './source.js';
 
 /** Our own SSRC in RTCP feedback; any fixed value works, mediasoup routes feedback by media SSRC. */
 export const RECORDER_SSRC = 0x5245_4330;
@@ -18,6 +18,10 @@ export function recordableCodecs(producers: types.Producer[]): StreamSpec['codec
  * Producers of a router in this process, consumed through one DirectTransport: each packet
  * reaches the recorder as a Buffer in an event, with no socket in between. Consumers are created
  * paused and resumed by start(), once the output is ready.
+ *
+ * Ends on its own (`SourceListener.ended`) when the router closes, when its worker closes (dies),
+ * or when every recorded producer has closed; one producer closing ends only its own stream (the
+ * others go on, and `replaceProducer()` can continue it).
  */
 export class DirectSource implements RecordingSource {
   private transport: types.DirectTransport | undefined;
@@ -25,6 +29,10 @@ export class DirectSource implements RecordingSource {
   private readonly consumers: types.Consumer[] = [];
   private listener: SourceListener | undefined;
   private paused = true;
+  /** Per stream: whether the producer feeding it closed (and was not replaced since). */
+  private producerClosed: boolean[] = [];
+  private ended = false;
+  private stopWatching: (() => void) | undefined;
 
   constructor(
     private readonly router: types.Router,
@@ -59,8 +67,9 @@ export class DirectSource implements RecordingSource {
 
   async start(listener: SourceListener): Promise<void> {
     this.listener = listener;
+    this.producerClosed = this.consumers.map(() => false);
     this.consumers.forEach((consumer, index) => this.deliver(consumer, index));
-    this.transport!.on('routerclose', () => listener.ended());
+    this.stopWatching = onRouterEnd(this.router, this.transport!, (reason) => this.end(reason));
     await this.resume();
   }
 
@@ -90,13 +99,21 @@ export class DirectSource implements RecordingSource {
       throw new Error(`producer ${producer.id} (${now.mimeType}) cannot continue the ${was.mimeType} track of producer ${oldProducerId}`);
     }
     this.consumers[index] = consumer;
+    this.producerClosed[index] = false;
     old.close();
     if (this.listener) this.deliver(consumer, index);
     if (!this.paused) await consumer.resume();
   }
 
   close(): void {
+    this.stopWatching?.();
     this.transport?.close();
+  }
+
+  private end(reason: SourceEndReason): void {
+    if (this.ended) return;
+    this.ended = true;
+    this.listener?.ended(reason);
   }
 
   private consume(producer: types.Producer): Promise<types.Consumer> {
@@ -105,6 +122,11 @@ export class DirectSource implements RecordingSource {
 
   private deliver(consumer: types.Consumer, index: number): void {
     consumer.on('rtp', (packet: Buffer) => this.listener!.rtp(index, packet, performance.now()));
+    consumer.on('producerclose', () => {
+      if (this.consumers[index] !== consumer) return; // replaced meanwhile: its stream goes on
+      this.producerClosed[index] = true;
+      if (this.producerClosed.every(Boolean)) this.end('producer-closed');
+    });
   }
 
   /** Feedback for stream `index` goes to whichever consumer feeds it at the time. */
@@ -121,6 +143,22 @@ export class DirectSource implements RecordingSource {
       },
     };
   }
+}
+
+/**
+ * Calls `ended` once `transport` closes with its router, saying whether the worker died. A dying
+ * worker closes the router's transports (their 'routerclose') and then emits the router's
+ * 'workerclose', in one synchronous run: the reason is decided once that run is over. Returns a
+ * function that stops watching.
+ */
+export function onRouterEnd(router: types.Router, transport: types.Transport, ended: (reason: 'router-closed' | 'worker-died') => void): () => void {
+  let workerClosed = false;
+  const onWorkerClose = (): void => {
+    workerClosed = true;
+  };
+  router.on('workerclose', onWorkerClose);
+  transport.on('routerclose', () => queueMicrotask(() => ended(workerClosed ? 'worker-died' : 'router-closed')));
+  return () => router.off('workerclose', onWorkerClose);
 }
 
 const NOT_MEDIA = /\/(rtx|red|ulpfec)$/i;

@@ -7,14 +7,24 @@ export interface SourceStream {
   feedback: StreamFeedback;
 }
 
+/**
+ * Why a source ended on its own:
+ * - `'router-closed'`: the router the recording consumes from was closed;
+ * - `'worker-died'`: the router's mediasoup worker closed under it (crashed, was killed, or the app
+ *   closed the worker: a router cannot tell these apart);
+ * - `'producer-closed'`: every recorded producer was closed (one closing ends only its own track);
+ * - `'source-closed'`: any other source's input went away (e.g. `RtpUdpEndpoint.close()`).
+ */
+export type SourceEndReason = 'router-closed' | 'worker-died' | 'producer-closed' | 'source-closed';
+
 /** Where a source hands what it receives; streams are named by their index in `open()`'s result. */
 export interface SourceListener {
   /** One RTP packet of stream `index`, arrived at `arrivalMs` (performance.now() clock). */
   rtp(index: number, packet: Buffer, arrivalMs: number): void;
   /** An RTCP sender report of stream `index`: its NTP time in ms and the matching 32-bit RTP timestamp. */
   senderReport(index: number, ntpMs: number, rtpTimestamp: number): void;
-  /** The source ended on its own (router or socket closed). */
-  ended(): void;
+  /** The source ended on its own, for `reason`; nothing more is delivered. */
+  ended(reason: SourceEndReason): void;
 }
 
 /**

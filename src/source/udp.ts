@@ -274,7 +274,7 @@ class UdpSource implements RecordingSource {
 
   /** @internal The socket closed under the recording. */
   ended(): void {
-    this.listener?.ended();
+    this.listener?.ended('source-closed');
   }
 
   /** @internal A datagram whose SSRC is one of this source's: taken only from the sender, and with SRTP only if it authenticates. */
