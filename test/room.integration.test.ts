@@ -79,7 +79,7 @@ describe('RoomRecorder', () => {
 
       // Names: every output inside the directory; '../../x' became a plain file name there.
       const byPath = new Map(manifest.files.map((f) => [f.path, f]));
-      expect([...byPath.keys()].sort()).toEqual(['participants/%2E%2E%2F%2E%2E%2Fx.mp4', 'participants/alice.mp4', 'participants/bob-2.mp4', 'participants/bob.mp4']);
+      expect([...byPath.keys()].sort()).toEqual(['participants/%2E.%2F..%2Fx.mp4', 'participants/alice.mp4', 'participants/bob-2.mp4', 'participants/bob.mp4']);
       expect(readdirSync(join(directory, 'participants')).sort()).toEqual([...byPath.keys()].map((p) => p.slice('participants/'.length)).sort());
       for (const path of byPath.keys()) expect(resolve(directory, path).startsWith(resolve(directory) + '/')).toBe(true);
       expect(existsSync(join(base, 'x.mp4')) || existsSync(join(base, 'a', 'x.mp4'))).toBe(false);
@@ -124,7 +124,7 @@ describe('RoomRecorder', () => {
       expect(gap.durationMs).toBeLessThan(4700);
       expect(gaps).toEqual([{ file: 'participants/alice.mp4', participant: 'alice', stream: `video:${aliceCamera.id}`, ...gap }]);
       expect(statsFiles.length).toBeGreaterThanOrEqual(15);
-      expect(statsFiles.some((files) => files.length === 3 && files.includes('participants/%2E%2E%2F%2E%2E%2Fx.mp4'))).toBe(true);
+      expect(statsFiles.some((files) => files.length === 3 && files.includes('participants/%2E.%2F..%2Fx.mp4'))).toBe(true);
       expect(byPath.get('participants/bob.mp4')!.tracks.map((t) => t.producerId)).toEqual(bob.replayer.producers.map((p) => p.id));
       expect(byPath.get('participants/bob-2.mp4')!.tracks.map((t) => t.producerId)).toEqual(bob2.replayer.producers.map((p) => p.id));
 

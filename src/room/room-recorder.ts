@@ -1,8 +1,10 @@
 import { EventEmitter } from 'node:events';
 import { mkdir, writeFile } from 'node:fs/promises';
+import { join, relative, resolve, sep } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type { types } from 'mediasoup';
 import { checkContainerCodecs } from '../mux/container.js';
+import { outputPath } from '../output/paths.js';
 import type { RecordingOptions } from '../pipeline/recording-session.js';
 import type { StreamGap, StreamStats } from '../pipeline/stream-pipeline.js';
 import { RecorderError } from '../recorder.js';
@@ -13,7 +15,6 @@ import type { ManifestFile, ManifestParticipant, ManifestSpeakerView, RoomManife
 import { MixFeed } from './mix-feed.js';
 import { mixFactory, type RoomMix } from './mix-link.js';
 import { RoomFile } from './room-file.js';
-import { pathInside, safeName } from './safe-name.js';
 import { SpeakerSelector } from './speaker-selector.js';
 import { SpeakerVideoSource, type SpeakerSwitch } from './speaker-video-source.js';
 
@@ -124,7 +125,7 @@ export class RoomRecorder extends EventEmitter<RoomRecorderEvents> {
     const { router, directory } = this.options;
     const createMix = mixFactory();
     if (this.options.mix && !createMix) throw new RecorderError('mix: the audio mix (src/room/mix/) is not part of this build');
-    await mkdir(pathInside(directory, 'participants'), { recursive: true });
+    await mkdir(join(directory, 'participants'), { recursive: true });
     this.zeroMs = performance.now();
     this.startedAt = new Date().toISOString();
     this.state = 'recording';
@@ -235,7 +236,7 @@ export class RoomRecorder extends EventEmitter<RoomRecorderEvents> {
       participants: [...this.presences].map(([id, stays]) => ({ id, presences: stays.map((s) => s.record) })),
       ...(this.speakerManifest ? { speakerView: this.speakerManifest } : {}),
     };
-    await writeFile(pathInside(this.options.directory, 'manifest.json'), JSON.stringify(manifest, null, 2) + '\n');
+    await writeFile(join(this.options.directory, 'manifest.json'), JSON.stringify(manifest, null, 2) + '\n');
     this.state = 'stopped';
     return manifest;
   }
@@ -298,13 +299,15 @@ export class RoomRecorder extends EventEmitter<RoomRecorderEvents> {
     presence.queue = presence.queue.then(work).catch((error: Error) => this.emitError(error));
   }
 
-  private nextFileName(participant: string): string {
-    const stem = safeName(participant);
+  /** The participant's next file: `participants/<escaped id>[-<n>].<ext>`, n counting the stays whose name is taken. */
+  private async nextFilePath(participant: string): Promise<{ path: string; relativePath: string }> {
     for (let n = 1; ; n++) {
-      const name = `participants/${n === 1 ? stem : `${stem}-${n}`}.${EXTENSION[this.container]}`;
-      if (!this.usedNames.has(name)) {
-        this.usedNames.add(name);
-        return name;
+      const name = n === 1 ? participant : `${participant}-${n}`;
+      const path = await outputPath(this.options.directory, ['participants', name], { extension: `.${EXTENSION[this.container]}` });
+      const relativePath = relative(resolve(this.options.directory), path).split(sep).join('/');
+      if (!this.usedNames.has(relativePath)) {
+        this.usedNames.add(relativePath);
+        return { path, relativePath };
       }
     }
   }
@@ -313,9 +316,9 @@ export class RoomRecorder extends EventEmitter<RoomRecorderEvents> {
     if (this.current.get(presence.participant) !== presence) return;
     const producers = presence.producers.filter((p) => !p.closed);
     if (producers.length === 0) return;
-    const relativePath = this.nextFileName(presence.participant);
+    const { path, relativePath } = await this.nextFilePath(presence.participant);
     const file = new RoomFile(
-      { path: pathInside(this.options.directory, relativePath), relativePath, kind: 'participant', container: this.container, participant: presence.participant },
+      { path, relativePath, kind: 'participant', container: this.container, participant: presence.participant },
       { ...this.recordingOptions(), router: this.options.router, producers, output: '' },
       this.zeroMs,
       this.fileEvents(presence.participant),
@@ -367,7 +370,7 @@ export class RoomRecorder extends EventEmitter<RoomRecorderEvents> {
 
   private newFile(info: { relativePath: string; kind: ManifestFile['kind']; container: 'ogg' | 'mp4' | 'webm' | 'mkv' }, source: RecordingSource): RoomFile {
     const file = new RoomFile(
-      { ...info, path: pathInside(this.options.directory, info.relativePath) },
+      { ...info, path: join(this.options.directory, info.relativePath) },
       { ...this.recordingOptions(), source, output: '' },
       this.zeroMs,
       this.fileEvents(undefined),
