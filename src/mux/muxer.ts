@@ -95,9 +95,21 @@ class Mp4Muxer implements Muxer {
   }
 }
 
-/** Opus as every container declares it: RTP carries no pre-skip, and 0 keeps the first sample at its RTP time. */
+/**
+ * libopus's decoder delay in 48 kHz samples (6.5 ms: 2.5 ms look-ahead plus 4 ms delay compensation),
+ * libopus's OPUS_GET_LOOKAHEAD for the VoIP and audio applications WebRTC uses. RTP
+ * does not carry it, so it is declared for every Opus stream.
+ */
+export const OPUS_PRE_SKIP = 312;
+
+/**
+ * Opus as every container declares it: pre-skip OPUS_PRE_SKIP (RFC 7845), so that the decoder's
+ * first OPUS_PRE_SKIP output samples are dropped and the sample captured at a packet's RTP time
+ * plays at that packet's dts, the timeline's zero unmoved (each container applies it, see
+ * the writers: Matroska CodecDelay, MP4 edit list media time, Ogg granule positions).
+ */
 function audioTrack(spec: StreamSpec): { kind: 'audio'; codec: 'opus'; timescale: number; channels: number; preSkip: number } {
-  return { kind: 'audio', codec: 'opus', timescale: 48000, channels: spec.channels ?? 2, preSkip: 0 };
+  return { kind: 'audio', codec: 'opus', timescale: 48000, channels: spec.channels ?? 2, preSkip: OPUS_PRE_SKIP };
 }
 
 function mp4Track(spec: StreamSpec): Mp4TrackSpec {
