@@ -3,6 +3,7 @@ import type { Container } from './container.js';
 import { Mp4Fragmenter } from './mp4/fragmenter.js';
 import type { Mp4Sample, Mp4TrackSpec } from './mp4/track.js';
 import { OggOpusWriter } from './ogg.js';
+import { SettlingMuxer, type SettlingTimeline } from './settling-muxer.js';
 import { MatroskaWriter, type MatroskaTrackSpec } from './webm/writer.js';
 
 /** Bytes to write over a finished file at `offset` (durations, sizes, seek entries known only at the end). */
@@ -29,10 +30,18 @@ export interface Muxer {
 export interface MuxerOptions {
   /** Target length of one fragment or cluster, in ms of media. Default 1000. */
   fragmentDurationMs?: number;
+  /** The recording's timeline, when the tracks' start may still move: samples wait until it settles (SettlingMuxer). */
+  timeline?: SettlingTimeline;
 }
 
 /** The writer for `container`, one track per stream, in the streams' order. */
 export function createMuxer(container: Container, streams: readonly StreamSpec[], write: (unit: Buffer[]) => void, options: MuxerOptions = {}): Muxer {
+  const muxer = containerMuxer(container, streams, write, options);
+  const tracks = streams.map((spec) => ({ key: spec, timescale: spec.clockRate }));
+  return options.timeline ? new SettlingMuxer(muxer, options.timeline, tracks) : muxer;
+}
+
+function containerMuxer(container: Container, streams: readonly StreamSpec[], write: (unit: Buffer[]) => void, options: MuxerOptions): Muxer {
   switch (container) {
     case 'mp4':
       return new Mp4Muxer(streams.map(mp4Track), write, options);
