@@ -70,8 +70,8 @@ describe('RecordingClock', () => {
     // The audio starts with the video's first keyframe, as when both consumers start together.
     const keyframeMs = VIDEO.packets[0]!.timeMs;
     const audio = AUDIO.packets.filter((p) => p.timeMs >= keyframeMs);
-    const frameEnd = VIDEO.packets.findLastIndex((p: CapturedPacket) => timestampOf(p) === timestampOf(VIDEO.packets[0]!));
-    const stallAt = VIDEO.packets[frameEnd]!.timeMs; // the keyframe's last packet: the 'keyframe' event
+    const keyframe = VIDEO.packets.filter((p) => timestampOf(p) === timestampOf(VIDEO.packets[0]!));
+    const stallAt = keyframe.at(-1)!.timeMs; // the keyframe's last packet: the 'keyframe' event
     const clean = await record('clean', VIDEO.packets, audio);
     const late = await record('stalled', stalled(VIDEO.packets, stallAt, 50), stalled(audio, stallAt, 50));
     const offset = (r: { videoMs: number; audioMs: number }): number => r.videoMs - r.audioMs;
