@@ -3,9 +3,9 @@ import { SenderClock } from '../rtp/clock-mapper.js';
 /**
  * How long, in ms of wall-clock time from the first sample placed, the tracks' start stays open
  * to revision (`RecordingClock.settle`): long enough for the clock mapping's minimum delay to be
- * found past a late read at start (a stall of this process, a keyframe's paced packets) and for
- * the first RTCP sender report to arrive (65-1163 ms after the first packet over UDP from
- * mediasoup), short enough that a killed process loses little more than a fragment.
+ * found past a late read at start (a stall of this process, a keyframe's paced packets: the
+ * small frames after it arrive with less delay), short enough that a killed process loses little
+ * more than a fragment.
  */
 export const SETTLE_MS = 1500;
 
@@ -28,8 +28,8 @@ export interface TrackPlacement {
  *
  * The tracks' start settles over SETTLE_MS: each track's first sample is placed from what its
  * clock mapping knows then (a few packets, one of which may have been read late), and at
- * `settle()` the clock places every track again from the smallest delay seen since, or the sender
- * reports, and zero again at the earliest; the muxer holds the samples until then (SettlingMuxer),
+ * `settle()` the clock places every track again from the smallest delay seen since, and zero
+ * again at the earliest; the muxer holds the samples until then (SettlingMuxer),
  * so no player sees the move.
  */
 export class RecordingClock {

@@ -354,13 +354,14 @@ export class StreamPipeline {
   /**
    * Converts an unwrapped RTP timestamp to track time on the recording's shared clock. The first
    * anchor is placed from what the mapping knows then and revised once when the clock settles
-   * (RecordingClock.settle): from the smallest delay over the settling time, or sender reports.
+   * (RecordingClock.settle): from the smallest delay over the settling time. Arrivals, not sender
+   * reports, place a track (see ClockMapper.toArrivalWallMs).
    */
   private trackTime(rtpTimestamp: number): number {
     if (!this.anchor) {
       // The mapper has seen this frame's packets, so it always has an estimate; `nowMs` is only a fallback.
       const mapper = this.clockMapper;
-      const recordingMs = this.clock.toRecordingMs(mapper.toWallMs(rtpTimestamp) ?? this.nowMs);
+      const recordingMs = this.clock.toRecordingMs(mapper.toArrivalWallMs(rtpTimestamp) ?? this.nowMs);
       const target = Math.round((recordingMs * this.spec.clockRate) / 1000);
       this.anchor = { rtp: rtpTimestamp, dts: Math.max(this.lastEnd, target) };
       const move = (ticks: number): void => {
@@ -369,7 +370,7 @@ export class StreamPipeline {
         if (this.lastDts !== undefined) this.lastDts += ticks;
         this.lastEnd += ticks;
       };
-      this.clock.place(this.spec, { clockRate: this.spec.clockRate, dts: this.anchor.dts, wallMs: () => mapper.toWallMs(rtpTimestamp), move }, this.nowMs);
+      this.clock.place(this.spec, { clockRate: this.spec.clockRate, dts: this.anchor.dts, wallMs: () => mapper.toArrivalWallMs(rtpTimestamp), move }, this.nowMs);
     } else {
       this.clock.settleIfDue(this.nowMs);
       this.keepUpWithWallClock(rtpTimestamp);
