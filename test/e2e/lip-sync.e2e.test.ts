@@ -47,13 +47,26 @@ interface Measured {
 
 /** Chromium gives video frames (insertable streams) TimeTicks and audio chunks performance.now() time: the µs between, from requestVideoFrameCallback's captureTime of the same frames. */
 function videoTicksToPerformanceUs(marks: CaptureMarks): number {
-  const ticks = marks.frameTimestampsUs;
+  const ticks = [...marks.frameTimestampsUs].sort((a, b) => a - b);
   const times = marks.captureTimes.map((c) => c.captureMs * 1000);
+  const hasTick = (x: number): boolean => {
+    let lo = 0;
+    let hi = ticks.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (ticks[mid]! < x - 150) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo < ticks.length && ticks[lo]! <= x + 150;
+  };
+  // Either list may miss frames (rVFC shows only the frames painted): try every pairing of a tick with one of the first shown frames.
   let best = { offset: NaN, matches: 0 };
-  for (const t of ticks.slice(0, 60)) {
-    const offset = t - times[0]!;
-    const matches = times.filter((c) => ticks.some((x) => Math.abs(x - offset - c) <= 150)).length;
-    if (matches > best.matches) best = { offset, matches };
+  for (const c0 of times.slice(0, 10)) {
+    for (const t of ticks) {
+      const offset = t - c0;
+      const matches = times.filter((c) => hasTick(c + offset)).length;
+      if (matches > best.matches) best = { offset, matches };
+    }
   }
   // The frames' intervals are irregular (a timer's jitter): ten matches to 0.15 ms leave no doubt.
   if (!(best.matches >= 10)) throw new Error(`captureTime matches ${best.matches} of ${times.length} frames only`);
