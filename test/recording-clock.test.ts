@@ -42,7 +42,7 @@ const stalled = (packets: CapturedPacket[], atMs: number, stallMs: number): Capt
   packets.map((p) => (p.timeMs >= atMs && p.timeMs < atMs + stallMs ? { ...p, timeMs: atMs + stallMs } : p));
 
 describe('RecordingClock', () => {
-  it('settles SETTLE_MS after the first placement: zero at the earliest track, each moved to its settled place', () => {
+  it('settles SETTLE_MS after the last placement (within SETTLE_MS of the first): zero at the earliest track, each moved to its settled place', () => {
     const clock = new RecordingClock();
     const moved: Record<string, number> = {};
     const a = { key: 'a' };
@@ -55,9 +55,11 @@ describe('RecordingClock', () => {
     let shifts: ((k: object) => number) | undefined;
     clock.onSettled((s) => (shifts = s));
     aWall = 1000;
-    clock.settleIfDue(1010 + SETTLE_MS - 1);
+    clock.settleIfDue(1040 + SETTLE_MS - 1);
     expect(clock.settled).toBe(false);
-    clock.settleIfDue(1010 + SETTLE_MS);
+    // A track placed after the first one's time is up waits no longer.
+    clock.place({ key: 'c' }, { clockRate: 48000, dts: 0, wallMs: () => undefined, move: () => undefined }, 1010 + SETTLE_MS);
+    clock.settleIfDue(1040 + SETTLE_MS);
     expect(clock.settled).toBe(true);
     // Zero moved 10 ms earlier, to a's settled start: a stays at 0, b goes from 20 to 25 ms.
     expect(moved).toEqual({ b: 5 * 90 });

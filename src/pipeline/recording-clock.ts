@@ -26,7 +26,7 @@ export interface TrackPlacement {
  * the first frame any track delivers; time spent paused is cut out, so a paused recording resumes
  * where it stopped instead of leaving a hole.
  *
- * The tracks' start settles over SETTLE_MS: each track's first sample is placed from what its
+ * The tracks' start settles over SETTLE_MS (per track): each track's first sample is placed from what its
  * clock mapping knows then (a few packets, one of which may have been read late), and at
  * `settle()` the clock places every track again from the smallest delay seen since, and zero
  * again at the earliest; the muxer holds the samples until then (SettlingMuxer),
@@ -43,6 +43,7 @@ export class RecordingClock {
   private pausedTotalMs = 0;
   private readonly placements = new Map<object, TrackPlacement>();
   private settleAtMs: number | undefined;
+  private firstSettleAtMs = NaN;
   private isSettled = false;
   private readonly settledListeners: ((shiftTicks: (track: object) => number) => void)[] = [];
 
@@ -68,10 +69,13 @@ export class RecordingClock {
   place(track: object, placement: TrackPlacement, nowMs: number): void {
     if (this.isSettled || this.placements.has(track)) return;
     this.placements.set(track, placement);
-    this.settleAtMs ??= nowMs + SETTLE_MS;
+    // Each track placed before the first one's time is up gets its own whole SETTLE_MS (video's
+    // first keyframe comes hundreds of ms after audio): at most 2 x SETTLE_MS in all.
+    if (this.settleAtMs === undefined) this.firstSettleAtMs = nowMs + SETTLE_MS;
+    if (nowMs < this.firstSettleAtMs) this.settleAtMs = Math.max(this.settleAtMs ?? 0, nowMs + SETTLE_MS);
   }
 
-  /** Settles once SETTLE_MS have passed since the first placement (`nowMs`: wall-clock ms). */
+  /** Settles once SETTLE_MS have passed since the last placement within SETTLE_MS of the first (`nowMs`: wall-clock ms). */
   settleIfDue(nowMs: number): void {
     if (this.settleAtMs !== undefined && nowMs >= this.settleAtMs) this.settle();
   }
