@@ -170,12 +170,14 @@ describe('Mp4Fragmenter: H264 + Opus', () => {
     expect(Number(v!.start_time)).toBeCloseTo(0.3, 3);
     expect(a!.codec_name).toBe('opus');
     expect(a!.nb_read_frames).toBe('425');
-    expect(Number(a!.start_time)).toBe(0);
+    // The edit list starts the media at the pre-skip: packets 312 samples early, the first decoded sample at 0.
+    expect(Number(a!.start_time)).toBe(-312 / 48000);
+    expect(Number(ffprobeFrames(rec.path, 'a')[0]!.pts_time)).toBe(0);
     const packets = ffprobePackets(rec.path);
     const vp = packets.filter((p) => p.stream_index === 0);
     const ap = packets.filter((p) => p.stream_index === 1);
     expect(vp.map((p) => p.dts)).toEqual(video.map((f) => f.sample.dts));
-    expect(ap.map((p) => p.dts)).toEqual(audio.map((f) => f.sample.dts));
+    expect(ap.map((p) => p.dts)).toEqual(audio.map((f) => f.sample.dts - 312));
     const vEnd = (vp.at(-1)!.pts + vp.at(-1)!.duration!) / 90000;
     expect(Math.abs(vEnd - 8.3)).toBeLessThanOrEqual(0.1); // within one frame
     // ffprobe shows no packet durations for fragmented Opus (ffmpeg's own fragmented output too): use the stream's.
@@ -308,8 +310,9 @@ describe('Mp4Fragmenter: track combinations', () => {
     expect(probe.streams[0]!.nb_read_frames).toBe('40');
     // The offset is an edit list, counted once: 4 s of video from 2 s, a 6 s file (not 8).
     expect(Number(probe.streams[0]!.duration)).toBeCloseTo(4, 3);
-    expect(Number(probe.format.duration)).toBeCloseTo(6, 3);
-    expect(Number(probe.streams[1]!.start_time)).toBe(0);
+    // (and the audio's pre-skip before 0: ffprobe counts from its first packet)
+    expect(Number(probe.format.duration)).toBeCloseTo(6 + 312 / 48000, 3);
+    expect(Number(probe.streams[1]!.start_time)).toBe(-312 / 48000);
     expect(probe.streams[1]!.nb_read_frames).toBe('300');
   });
 
@@ -393,7 +396,7 @@ describe('Mp4Fragmenter: sample durations', () => {
     expect(as[49]!.duration).toBe(51 * 960);
     expect(as.at(-1)!.duration).toBe(960);
     expect(ffmpegDecodeErrors(rec.path)).toBe('');
-    expect(ffprobePackets(rec.path).filter((p) => p.stream_index === 1).map((p) => p.pts)).toEqual(audio.map((f) => f.sample.dts));
+    expect(ffprobePackets(rec.path).filter((p) => p.stream_index === 1).map((p) => p.pts)).toEqual(audio.map((f) => f.sample.dts - 312));
   });
 
   it('a pause of every track leaves no empty fragment and keeps times', () => {

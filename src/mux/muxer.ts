@@ -3,6 +3,7 @@ import type { Container } from './container.js';
 import { Mp4Fragmenter } from './mp4/fragmenter.js';
 import type { Mp4Sample, Mp4TrackSpec } from './mp4/track.js';
 import { OggOpusWriter } from './ogg.js';
+import { SettlingMuxer, type SettlingTimeline } from './settling-muxer.js';
 import { MatroskaWriter, type MatroskaTrackSpec } from './webm/writer.js';
 
 /** Bytes to write over a finished file at `offset` (durations, sizes, seek entries known only at the end). */
@@ -29,10 +30,18 @@ export interface Muxer {
 export interface MuxerOptions {
   /** Target length of one fragment or cluster, in ms of media. Default 1000. */
   fragmentDurationMs?: number;
+  /** The recording's timeline, when the tracks' start may still move: samples wait until it settles (SettlingMuxer). */
+  timeline?: SettlingTimeline;
 }
 
 /** The writer for `container`, one track per stream, in the streams' order. */
 export function createMuxer(container: Container, streams: readonly StreamSpec[], write: (unit: Buffer[]) => void, options: MuxerOptions = {}): Muxer {
+  const muxer = containerMuxer(container, streams, write, options);
+  const tracks = streams.map((spec) => ({ key: spec, timescale: spec.clockRate }));
+  return options.timeline ? new SettlingMuxer(muxer, options.timeline, tracks) : muxer;
+}
+
+function containerMuxer(container: Container, streams: readonly StreamSpec[], write: (unit: Buffer[]) => void, options: MuxerOptions): Muxer {
   switch (container) {
     case 'mp4':
       return new Mp4Muxer(streams.map(mp4Track), write, options);
@@ -95,9 +104,21 @@ class Mp4Muxer implements Muxer {
   }
 }
 
-/** Opus as every container declares it: RTP carries no pre-skip, and 0 keeps the first sample at its RTP time. */
+/**
+ * libopus's decoder delay in 48 kHz samples (6.5 ms: 2.5 ms look-ahead plus 4 ms delay compensation),
+ * libopus's OPUS_GET_LOOKAHEAD for the VoIP and audio applications WebRTC uses. RTP
+ * does not carry it, so it is declared for every Opus stream.
+ */
+export const OPUS_PRE_SKIP = 312;
+
+/**
+ * Opus as every container declares it: pre-skip OPUS_PRE_SKIP (RFC 7845), so that the decoder's
+ * first OPUS_PRE_SKIP output samples are dropped and the sample captured at a packet's RTP time
+ * plays at that packet's dts, the timeline's zero unmoved (each container applies it, see
+ * the writers: Matroska CodecDelay, MP4 edit list media time, Ogg granule positions).
+ */
 function audioTrack(spec: StreamSpec): { kind: 'audio'; codec: 'opus'; timescale: number; channels: number; preSkip: number } {
-  return { kind: 'audio', codec: 'opus', timescale: 48000, channels: spec.channels ?? 2, preSkip: 0 };
+  return { kind: 'audio', codec: 'opus', timescale: 48000, channels: spec.channels ?? 2, preSkip: OPUS_PRE_SKIP };
 }
 
 function mp4Track(spec: StreamSpec): Mp4TrackSpec {

@@ -55,7 +55,7 @@ export class RecordingSession {
     events: RecordingEvents,
     options: RecordingOptions = {},
   ) {
-    this.muxer = createMuxer(container, streams.map(({ spec }) => spec), (unit) => sink.writev(unit), options);
+    this.muxer = createMuxer(container, streams.map(({ spec }) => spec), (unit) => sink.writev(unit), { ...options, timeline: this.clock });
     this.pipelines = streams.map(
       ({ spec, feedback }, index) =>
         new StreamPipeline(

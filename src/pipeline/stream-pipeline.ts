@@ -232,7 +232,7 @@ export class StreamPipeline {
    */
   zeroWallMs(): number | undefined {
     if (!this.anchor) return undefined;
-    const wallMs = this.clockMapper.toWallMs(this.anchor.rtp);
+    const wallMs = this.clockMapper.toArrivalWallMs(this.anchor.rtp);
     return wallMs === undefined ? undefined : wallMs - this.ms(this.anchor.dts);
   }
 
@@ -366,14 +366,28 @@ export class StreamPipeline {
     if (frame.keyframe && this.spec.kind === 'video') this.output.onKeyframe();
   }
 
-  /** Converts an unwrapped RTP timestamp to track time on the recording's shared clock. */
+  /**
+   * Converts an unwrapped RTP timestamp to track time on the recording's shared clock. The first
+   * anchor is placed from what the mapping knows then and revised once when the clock settles
+   * (RecordingClock.settle): from the smallest delay over the settling time. Arrivals, not sender
+   * reports, place a track (see ClockMapper.toArrivalWallMs).
+   */
   private trackTime(rtpTimestamp: number): number {
     if (!this.anchor) {
       // The mapper has seen this frame's packets, so it always has an estimate; `nowMs` is only a fallback.
-      const recordingMs = this.clock.toRecordingMs(this.clockMapper.toWallMs(rtpTimestamp) ?? this.nowMs);
+      const mapper = this.clockMapper;
+      const recordingMs = this.clock.toRecordingMs(mapper.toArrivalWallMs(rtpTimestamp) ?? this.nowMs);
       const target = Math.round((recordingMs * this.spec.clockRate) / 1000);
       this.anchor = { rtp: rtpTimestamp, dts: Math.max(this.lastEnd, target) };
+      const move = (ticks: number): void => {
+        // Everything handed out so far is held by the muxer and moves with it.
+        if (this.anchor) this.anchor = { rtp: this.anchor.rtp, dts: this.anchor.dts + ticks };
+        if (this.lastDts !== undefined) this.lastDts += ticks;
+        this.lastEnd += ticks;
+      };
+      this.clock.place(this.spec, { clockRate: this.spec.clockRate, dts: this.anchor.dts, wallMs: () => mapper.toArrivalWallMs(rtpTimestamp), move }, this.nowMs);
     } else {
+      this.clock.settleIfDue(this.nowMs);
       this.keepUpWithWallClock(rtpTimestamp);
     }
     return rtpTimestamp - this.anchor.rtp + this.anchor.dts;

@@ -233,8 +233,18 @@ export class ClockMapper {
       const ntpToLocal = this.ntpOffsets.min;
       if (ntpToLocal !== undefined) return rtpMs + this.srOffsetMs + ntpToLocal;
     }
+    return this.toArrivalWallMs(rtpTimestamp);
+  }
+
+  /**
+   * Like `toWallMs` from arrivals alone (sender reports aside): the smallest delay over the window.
+   * What places a track: an SR from an SFU such as mediasoup 3.8.4 states when it forwarded one
+   * packet (the latest frame's first), so it carries that packet's delay, not the smallest; over
+   * UDP that put audio against video 6-38 ms further off the browser's capture than arrivals did.
+   */
+  toArrivalWallMs(rtpTimestamp: number): number | undefined {
     const offset = this.arrivalOffsets.min;
-    return offset === undefined ? undefined : rtpMs + offset;
+    return offset === undefined ? undefined : rtpTimestamp * this.msPerTick + offset;
   }
 
   /**

@@ -72,6 +72,7 @@ function e2e(page: Page): PageApi {
     scaleVideoDownBy: (factor) => page.evaluate((factor) => (globalThis as unknown as PageWindow).e2e.scaleVideoDownBy(factor), factor),
     play: (src, rate, timeoutMs) =>
       page.evaluate(([src, rate, timeoutMs]) => (globalThis as unknown as PageWindow).e2e.play(src, rate, timeoutMs), [src, rate, timeoutMs] as const),
+    marks: () => page.evaluate(() => (globalThis as unknown as PageWindow).e2e.marks()),
   };
 }
 

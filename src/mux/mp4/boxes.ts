@@ -411,10 +411,11 @@ export function trak(t: InitTrack): Buffer {
   } else {
     entry = opusSampleEntry(t.channels, t.preSkip);
   }
+  const edit = edts(t.delay ?? 0, t.kind === 'audio' ? t.preSkip : 0);
   return box(
     'trak',
     tkhd(t.trackId, isAudio, width, height, t.kind === 'video' ? t.rotation : 0),
-    ...(t.delay ? [edts(t.delay)] : []),
+    ...(edit ? [edit] : []),
     box(
       'mdia',
       mdhd(t.timescale),
@@ -426,14 +427,20 @@ export function trak(t: InitTrack): Buffer {
 
 /**
  * edts with an elst that starts the track's media `delay` (movie timescale) into the movie: an
- * empty edit, then the media from its time 0 to its end (segment_duration 0, as in fragmented
- * files whose length is unknown when the moov is written). A late track's fragments could instead
- * carry the delay in their decode times, but ffmpeg (and Chromium, which uses it) then counts the
- * delay twice in the duration.
+ * empty edit, then the media from its time `mediaTime` (media timescale) to its end
+ * (segment_duration 0, as in fragmented files whose length is unknown when the moov is written).
+ * A late track's fragments could instead carry the delay in their decode times, but ffmpeg (and
+ * Chromium, which uses it) then counts the delay twice in the duration. `mediaTime` is Opus's
+ * pre-skip, as the Opus-in-ISOBMFF mapping (section 4.3) asks: the decoder's first pre-skip
+ * output samples come before the first input sample, so media time pre-skip is what plays at
+ * `delay`. Undefined when neither is needed.
  */
-export function edts(delay: number): Buffer {
+export function edts(delay: number, mediaTime = 0): Buffer | undefined {
+  if (delay === 0 && mediaTime === 0) return undefined;
   const rate = u32(0x00010000); // media_rate_integer 1, media_rate_fraction 0
-  return box('edts', fullBox('elst', 0, 0, u32(2, delay, 0xffffffff), rate, u32(0, 0), rate));
+  const media = [u32(0, mediaTime), rate];
+  const entries = delay > 0 ? [u32(2, delay, 0xffffffff), rate, ...media] : [u32(1), ...media];
+  return box('edts', fullBox('elst', 0, 0, ...entries));
 }
 
 export interface InitSegment {

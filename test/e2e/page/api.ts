@@ -8,6 +8,24 @@ export interface ProduceOptions {
   height?: number;
   /** mediasoup-client `codecOptions.videoGoogleStartBitrate`, in kbps. */
   startBitrateKbps?: number;
+  /** Audio without Chromium's processing (echo canceller, noise suppressor, gain control), and the capture marks watched (`marks()`). */
+  rawAudio?: boolean;
+}
+
+/** Chromium's capture timestamps of the fake devices' flashes and beeps (insertable streams on the local tracks), in µs. */
+export interface CaptureMarks {
+  /** VideoFrame.timestamp of each flash's first frame. */
+  flashesUs: number[];
+  /** AudioData.timestamp of each beep's chunk plus the onset sample's place in it. */
+  beepsUs: number[];
+  videoFrames: number;
+  audioChunks: number;
+  /** requestVideoFrameCallback's captureTime (performance.now() clock) and mediaTime of the frames shown. */
+  captureTimes: { captureMs: number; mediaTimeS: number }[];
+  /** performance.timeOrigin: performance.now()'s zero on the Unix epoch clock, in ms. */
+  timeOriginMs: number;
+  /** VideoFrame.timestamp of the first frames (to match with captureTimes). */
+  frameTimestampsUs: number[];
 }
 
 export interface ProduceResult {
@@ -65,4 +83,6 @@ export interface PageApi {
   scaleVideoDownBy(factor: number): Promise<void>;
   /** Plays `src` in a new <video> (muted, at `rate`) to its end, or until an error or `timeoutMs`. */
   play(src: string, rate: number, timeoutMs: number): Promise<PlayResult>;
+  /** What the page saw of the fake devices' marks so far (with `rawAudio`). */
+  marks(): Promise<CaptureMarks>;
 }

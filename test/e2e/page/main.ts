@@ -4,18 +4,21 @@
  * through `window.e2e` (see api.ts).
  */
 import { Device, types } from 'mediasoup-client';
-import type { PageApi, PlayResult, ProduceOptions, ProduceResult, VideoSenderStats } from './api.js';
+const BEEP_THRESHOLD = 0.2; // as ../av-marks.ts reads the files
+import type { CaptureMarks, PageApi, PlayResult, ProduceOptions, ProduceResult, VideoSenderStats } from './api.js';
 
 // The project's tsconfig checks this file with Node's lib only (no DOM lib, so that nothing in
 // src/ can use a browser global by mistake): the few browser APIs used here are declared here.
 interface Track {
   getSettings(): { width?: number; height?: number; frameRate?: number };
+  clone(): Track;
 }
 interface Stream {
   getAudioTracks(): Track[];
   getVideoTracks(): Track[];
 }
 type Constraint = boolean | { width: { exact: number }; height: { exact: number } };
+type AudioConstraint = boolean | { echoCancellation: boolean; noiseSuppression: boolean; autoGainControl: boolean };
 interface VideoElement {
   muted: boolean;
   playsInline: boolean;
@@ -30,7 +33,9 @@ interface VideoElement {
   remove(): void;
   addEventListener(type: 'resize' | 'error' | 'ended' | 'loadedmetadata', listener: () => void): void;
 }
-declare const navigator: { mediaDevices: { getUserMedia(constraints: { audio: boolean; video: Constraint }): Promise<Stream> } };
+declare const navigator: { mediaDevices: { getUserMedia(constraints: { audio: AudioConstraint; video: Constraint }): Promise<Stream> } };
+/** Insertable streams (breakout box): a track's frames with their capture timestamps. */
+declare const MediaStreamTrackProcessor: new (init: { track: Track }) => { readable: { getReader(): { read(): Promise<{ done: boolean; value?: any }> } } };
 declare const location: { search: string };
 declare const document: {
   querySelectorAll(selector: 'video'): { forEach(f: (v: VideoElement) => void): void };
@@ -52,7 +57,14 @@ async function produce(options: ProduceOptions): Promise<ProduceResult> {
   const video: Constraint = options.width
     ? { width: { exact: options.width }, height: { exact: options.height ?? Math.round((options.width * 9) / 16) } }
     : true;
-  const stream = await navigator.mediaDevices.getUserMedia({ audio: true, video });
+  // Raw audio for the marks (no echo canceller, noise suppressor or gain control smearing the beep).
+  const audioConstraint: AudioConstraint = options.rawAudio ? { echoCancellation: false, noiseSuppression: false, autoGainControl: false } : true;
+  const stream = await navigator.mediaDevices.getUserMedia({ audio: audioConstraint, video });
+  if (options.rawAudio) {
+    watchCaptureTimes(stream);
+    void watchFlashes(stream.getVideoTracks()[0]!);
+    void watchBeeps(stream.getAudioTracks()[0]!);
+  }
   const device = new Device();
   await device.load({ routerRtpCapabilities: await rpc<types.RtpCapabilities>('capabilities') });
   const transport = device.createSendTransport(await rpc<types.TransportOptions>('createTransport'));
@@ -149,5 +161,69 @@ async function scaleVideoDownBy(factor: number): Promise<void> {
   await videoProducer.setRtpEncodingParameters({ scaleResolutionDownBy: factor });
 }
 
-const api: PageApi = { produce, videoStats, scaleVideoDownBy, play };
+const captured: CaptureMarks = { flashesUs: [], beepsUs: [], videoFrames: 0, audioChunks: 0, captureTimes: [], frameTimestampsUs: [], timeOriginMs: performance.timeOrigin };
+
+/**
+ * The video frames' capture times on performance.now()'s clock (requestVideoFrameCallback's
+ * captureTime, with the frame's timestamp as mediaTime): insertable streams give video frames
+ * Chromium's TimeTicks, audio chunks performance.now() time; these pairs convert one to the other.
+ */
+function watchCaptureTimes(stream: Stream): void {
+  const video = document.createElement('video') as any;
+  video.muted = true;
+  video.srcObject = stream;
+  document.body.append(video);
+  void video.play();
+  const onFrame = (_now: number, metadata: { captureTime?: number; mediaTime: number }): void => {
+    if (metadata.captureTime !== undefined && captured.captureTimes.length < 400) captured.captureTimes.push({ captureMs: metadata.captureTime, mediaTimeS: metadata.mediaTime });
+    video.requestVideoFrameCallback(onFrame);
+  };
+  video.requestVideoFrameCallback(onFrame);
+}
+
+/** Capture timestamps of the flashes (the first frame whose centre luma is above mid-grey). */
+async function watchFlashes(track: Track): Promise<void> {
+  const reader = new MediaStreamTrackProcessor({ track: track.clone() }).readable.getReader();
+  let bright = false;
+  for (;;) {
+    const { done, value: frame } = await reader.read();
+    if (done || !frame) return;
+    try {
+      const data = new Uint8Array(frame.allocationSize());
+      const [plane] = await frame.copyTo(data);
+      const y = data[plane.offset + (frame.codedHeight >> 1) * plane.stride + (frame.codedWidth >> 1)]!;
+      if (y > 128 && !bright) captured.flashesUs.push(frame.timestamp);
+      if (captured.frameTimestampsUs.length < 400) captured.frameTimestampsUs.push(frame.timestamp);
+      bright = y > 128;
+      captured.videoFrames++;
+    } finally {
+      frame.close();
+    }
+  }
+}
+
+/** Capture timestamps of the beeps' onsets, to the sample: the first sample above BEEP_THRESHOLD after 300 ms of quiet. */
+async function watchBeeps(track: Track): Promise<void> {
+  const reader = new MediaStreamTrackProcessor({ track: track.clone() }).readable.getReader();
+  let lastLoudUs = -Infinity;
+  for (;;) {
+    const { done, value: audio } = await reader.read();
+    if (done || !audio) return;
+    try {
+      const samples = new Float32Array(audio.numberOfFrames);
+      audio.copyTo(samples, { planeIndex: 0, format: 'f32-planar' });
+      for (let i = 0; i < samples.length; i++) {
+        if (Math.abs(samples[i]!) < BEEP_THRESHOLD) continue;
+        const atUs = audio.timestamp + (i * 1e6) / audio.sampleRate;
+        if (atUs - lastLoudUs > 300_000) captured.beepsUs.push(atUs);
+        lastLoudUs = atUs;
+      }
+      captured.audioChunks++;
+    } finally {
+      audio.close();
+    }
+  }
+}
+
+const api: PageApi = { produce, videoStats, scaleVideoDownBy, play, marks: async () => captured };
 (globalThis as unknown as { e2e: PageApi }).e2e = api;
