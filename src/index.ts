@@ -15,3 +15,5 @@ export { OutputOpenError } from './sink/file.js';
 export type { RecordingSource, SourceListener, SourceStream } from './source/source.js';
 export { RtpUdpEndpoint, type UdpStream, type UdpAddress, type UdpSourceOptions, type RtpUdpEndpointOptions, type RtpUdpEndpointStats } from './source/udp.js';
 export { sendToRecorder, type PlainTransportLink, type PlainTransportLinkOptions } from './source/mediasoup-plain.js';
+export { MixSource, type MixSourceOptions, type MixSourceStats } from './room/mix/mix-source.js';
+export type { MixInput, MixInputSpec, MixInputStats } from './room/mix/mix-input.js';

@@ -1,0 +1,53 @@
+import { randomInt } from 'node:crypto';
+import { createOpusCodec, type OpusCodec } from './opus-binding.js';
+
+/** Samples per channel in one mix frame: 20 ms at 48 kHz. */
+export const MIX_FRAME_SAMPLES = 960;
+
+export interface OpusRtpPacketizerOptions {
+  channels: 1 | 2;
+  /** Encoder bitrate in bits per second. */
+  bitrate: number;
+  /** RTP payload type written in every packet. */
+  payloadType: number;
+}
+
+/**
+ * Encodes the mix's 20 ms PCM frames to Opus and wraps each in an RTP packet (RFC 7587) of its
+ * own SSRC, with consecutive sequence numbers and timestamps advancing 960 per frame, so the mix
+ * reads like any sender's Opus stream.
+ */
+export class OpusRtpPacketizer {
+  /** The SSRC of the mix's packets, random per mix. */
+  readonly ssrc = randomInt(0, 2 ** 32);
+  private readonly encoder: OpusCodec;
+  private sequenceNumber = randomInt(0, 2 ** 16);
+  private timestamp = randomInt(0, 2 ** 32);
+  private first = true;
+
+  constructor(private readonly options: OpusRtpPacketizerOptions) {
+    this.encoder = createOpusCodec(options.channels);
+    this.encoder.setBitrate(options.bitrate);
+  }
+
+  /**
+   * One RTP packet holding `pcm` (MIX_FRAME_SAMPLES interleaved samples per channel) encoded;
+   * `skippedFrames` frames not sent before it advance the timestamp (the mix skipped ahead).
+   */
+  packetize(pcm: Int16Array, skippedFrames = 0): Buffer {
+    const payload = this.encoder.encode(Buffer.from(pcm.buffer, pcm.byteOffset, pcm.byteLength));
+    this.timestamp = (this.timestamp + skippedFrames * MIX_FRAME_SAMPLES) >>> 0;
+    const packet = Buffer.allocUnsafe(12 + payload.length);
+    packet[0] = 0x80;
+    // Marker on the first packet: the start of a talkspurt (RFC 3551 section 4.1).
+    packet[1] = (this.first ? 0x80 : 0) | this.options.payloadType;
+    packet.writeUInt16BE(this.sequenceNumber, 2);
+    packet.writeUInt32BE(this.timestamp, 4);
+    packet.writeUInt32BE(this.ssrc, 8);
+    payload.copy(packet, 12);
+    this.first = false;
+    this.sequenceNumber = (this.sequenceNumber + 1) & 0xffff;
+    this.timestamp = (this.timestamp + MIX_FRAME_SAMPLES) >>> 0;
+    return packet;
+  }
+}
