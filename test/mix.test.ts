@@ -76,7 +76,9 @@ describe('MixSource', () => {
     const b = opusTone(1250, 50);
     let inputA: MixInput | undefined;
     let inputB: MixInput | undefined;
+    let startMs = 0;
     const { file, pcm, mix } = await runMix({}, 3200, (m) => {
+      startMs = performance.now();
       inputA = m.addInput('alice', SPEC);
       send(() => inputA!, a, 200, 0x1111);
       // Bob joins at 1500 ms and talks from 1600 to 2600 ms.
@@ -94,11 +96,12 @@ describe('MixSource', () => {
     for (const x of amplitudes(pcm, 440, 1700, 2550)) expect(x).toBeLessThan(200);
     // Before anyone talks, between the talkers (after alice's last packet has faded), after bob.
     for (const r of [...windowsRms(pcm, 0, 180), ...windowsRms(pcm, 1400, 1580), ...windowsRms(pcm, 2800, 3000)]) expect(r).toBeLessThan(50);
-    // Onsets where the packets were sent: the first 10 ms window above half the tone's level.
-    expect(onsetMs(pcm, 440, 0)).toBeGreaterThanOrEqual(195);
-    expect(onsetMs(pcm, 440, 0)).toBeLessThanOrEqual(225);
-    expect(onsetMs(pcm, 1250, 1300)).toBeGreaterThanOrEqual(1595);
-    expect(onsetMs(pcm, 1250, 1300)).toBeLessThanOrEqual(1625);
+    // Onsets where the packets were sent, on the file's timeline (which starts at
+    // firstSampleWallMs): sent at 200 and 1600 ms after the mix started, plus the tones' own
+    // encoder delay (312 samples, 6.5 ms).
+    const fileMs = (sentMs: number): number => sentMs + 6.5 + (startMs - mix.firstSampleWallMs!) - 5;
+    expect(Math.abs(onsetMs(pcm, 440, 0) - fileMs(200))).toBeLessThanOrEqual(3);
+    expect(Math.abs(onsetMs(pcm, 1250, 1300) - fileMs(1600))).toBeLessThanOrEqual(3);
     const stats = mix.stats();
     expect(stats.inputs.map((s) => [s.id, s.packetsReceived, s.decodedMs])).toEqual([
       ['alice', 50, 1000],
@@ -205,7 +208,7 @@ describe('MixSource', () => {
   });
 });
 
-/** Time, in ms, of the first 10 ms window from `fromMs` on where `hz` is above half of 12000. */
+/** Time, in ms, of the first 10 ms window (1 ms steps) from `fromMs` on whose `hz` amplitude is above half of 12000 (the tones' peak): about 5 ms before the onset of a tone that starts sharply. */
 function onsetMs(pcm: Int16Array, hz: number, fromMs: number): number {
   for (let t = fromMs; (t + 10) * MS <= pcm.length; t += 1) if (toneAmplitude(pcm, t * MS, 10 * MS, hz) > 6000) return t;
   return Infinity;

@@ -3,7 +3,7 @@ import type { StreamSpec } from '../../pipeline/stream-spec.js';
 import { MixInputStream, type MixInput, type MixInputSpec, type MixInputStats, type MixInputTuning } from './mix-input.js';
 import { SAMPLES_PER_MS } from './mix-timeline.js';
 import { Mixer } from './mixer.js';
-import { MIX_FRAME_SAMPLES, OpusRtpPacketizer } from './opus-rtp-packetizer.js';
+import { MIX_FRAME_SAMPLES, OPUS_ENCODER_DELAY, OpusRtpPacketizer } from './opus-rtp-packetizer.js';
 
 export interface MixSourceOptions {
   /** Channels of the mix: 2 (stereo) or 1 (mono). Default 2. */
@@ -11,7 +11,7 @@ export interface MixSourceOptions {
   /**
    * How far behind real time the mix is made, in ms: how long a packet may be delayed or
    * reordered on its way and still be mixed. A packet later than that is concealed instead.
-   * Default 100. The whole delay is `delayMs` (this plus the limiter's 5 ms look-ahead).
+   * Default 100. The whole delay is `delayMs` (this plus the limiter's and the encoder's look-ahead, 11.5 ms).
    */
   latencyMs?: number;
   /** Opus bitrate of the mix, in bits per second. Default 64000 stereo, 32000 mono. */
@@ -45,6 +45,8 @@ export interface MixSourceStats {
 /** Frames mixed at most in one timer run to catch up after a stall; beyond that the mix skips ahead. */
 const MAX_CATCH_UP_FRAMES = 10;
 const LIMITER_LOOKAHEAD = 240;
+/** How far, in 48 kHz samples, the audio a packet decodes to lags the position its frame was mixed from. */
+const OUTPUT_DELAY = LIMITER_LOOKAHEAD + OPUS_ENCODER_DELAY;
 
 /**
  * The room's audio mix as one Opus stream: every input's Opus is decoded, placed on one
@@ -52,9 +54,10 @@ const LIMITER_LOOKAHEAD = 240;
  * sent as RTP packets from a timer in real time, `delayMs` behind. A RecordingSource with one
  * stream, so `new Recorder({ source: mix, output: 'mix.ogg' })` records it.
  *
- * Each packet's `arrivalMs` given to the listener is the wall-clock instant its audio belongs to
- * (when it was said), not when it was sent, so a Recorder places the mix on the same timeline as
- * recordings of the participants' own streams.
+ * Each packet's `arrivalMs` given to the listener is the wall-clock instant its decoded audio
+ * belongs to (when it was said, the limiter's and encoder's look-ahead taken out), not when it was
+ * sent, so a Recorder places the mix on the same timeline as recordings of the participants' own
+ * streams.
  *
  * Time is read from the global `performance` (the same clock as perf_hooks'), so that tests can
  * run the mix on a simulated clock.
@@ -93,9 +96,22 @@ export class MixSource implements RecordingSource {
     this.spec = { kind: 'audio', codec: 'opus', payloadType, clockRate: 48000, channels, label: 'mix' };
   }
 
-  /** Delay of the mix behind real time, in ms: latencyMs plus the limiter's look-ahead. */
+  /**
+   * Delay of the mix behind real time, in ms: audio that arrives now is decoded from the packet
+   * sent this much later. latencyMs plus the limiter's (5 ms) and the Opus encoder's (6.5 ms) look-ahead.
+   */
   get delayMs(): number {
-    return this.latencyMs + LIMITER_LOOKAHEAD / SAMPLES_PER_MS;
+    return this.latencyMs + OUTPUT_DELAY / SAMPLES_PER_MS;
+  }
+
+  /**
+   * The wall-clock instant (performance.now() clock, ms) that the first sample of the mix's
+   * decoded stream belongs to: where a recording of the mix starts on the room's timeline.
+   * Undefined before start().
+   */
+  get firstSampleWallMs(): number | undefined {
+    const timeline = this.mixer.timeline;
+    return timeline.zeroMs === undefined ? undefined : timeline.wallMsOf(-OUTPUT_DELAY);
   }
 
   /** The SSRC of the mix's packets. */
@@ -197,7 +213,7 @@ export class MixSource implements RecordingSource {
         const packet = this.packetizer.packetize(this.mixer.mixFrame(), skipped);
         skipped = 0;
         this.framesSent++;
-        this.listener!.rtp(0, packet, this.mixer.timeline.wallMsOf(from - LIMITER_LOOKAHEAD));
+        this.listener!.rtp(0, packet, this.mixer.timeline.wallMsOf(from - OUTPUT_DELAY));
       }
     } catch (error) {
       this.errors++;

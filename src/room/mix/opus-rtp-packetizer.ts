@@ -4,6 +4,12 @@ import { createOpusCodec, type OpusCodec } from './opus-binding.js';
 /** Samples per channel in one mix frame: 20 ms at 48 kHz. */
 export const MIX_FRAME_SAMPLES = 960;
 
+/**
+ * How far the encoder's output lags its input, in 48 kHz samples: libopus' look-ahead (2.5 ms,
+ * plus 4 ms of delay compensation), what OPUS_GET_LOOKAHEAD reports at 48 kHz.
+ */
+export const OPUS_ENCODER_DELAY = 312;
+
 export interface OpusRtpPacketizerOptions {
   channels: 1 | 2;
   /** Encoder bitrate in bits per second. */
