@@ -61,7 +61,7 @@ describe('MixSource through mediasoup', () => {
       expect(ffmpegDecodeErrors(file)).toBe('');
       const probe = ffprobeStreams(file);
       expect(probe.streams[0]).toMatchObject({ codec_name: 'opus', channels: 2, sample_rate: '48000' });
-      // The mix runs from start to stop; its last 105 ms (the mix's delay) are still in it at stop.
+      // The mix runs from start to stop, less what its delay still held at stop.
       expect(Number(probe.format.duration) * 1000).toBeGreaterThan(stoppedAt - mix.delayMs - 60);
       expect(Number(probe.format.duration) * 1000).toBeLessThan(stoppedAt + 60);
 

@@ -162,6 +162,19 @@ describe('MixSource', () => {
     for (const x of amplitudes(pcm, 440, 300, 650)) expect(x).toBeGreaterThan(8000);
   });
 
+  it("puts a microphone's mono-coded stream in both channels of a stereo mix", async () => {
+    const mono = opusTone(440, 25, 12000, 1);
+    expect(mono[0]![0]! & 0x04).toBe(0); // the TOC's stereo bit: coded mono
+    const { file } = await runMix({}, 1000, (m) => {
+      const input = m.addInput('alice', SPEC);
+      send(() => input, mono, 200, 0x1111);
+    });
+    const stereo = decodeInterleaved(file);
+    const left = stereo.filter((_, i) => i % 2 === 0);
+    const right = stereo.filter((_, i) => i % 2 === 1);
+    for (const channel of [left, right]) for (const x of amplitudes(channel, 440, 300, 650)) expect(x).toBeGreaterThan(8000);
+  });
+
   it('counts bad packets and drops them, and holds no flood of packets', async () => {
     const a = opusTone(440, 50);
     const flood = opusTone(1250, 500); // 10 s of audio sent at once

@@ -11,17 +11,16 @@ interface OpusEncoderLike {
 }
 const { OpusEncoder } = createRequire(import.meta.url)('@discordjs/opus') as { OpusEncoder: new (rate: number, channels: number) => OpusEncoderLike };
 
-/** 20 ms Opus packets (stereo, 48 kHz) of a sine at `hz`, peak `amplitude` (of 32767), `frames` long. */
-export function opusTone(hz: number, frames: number, amplitude = 12000): Buffer[] {
-  const encoder = new OpusEncoder(48000, 2);
-  encoder.setBitrate(64000);
+/** 20 ms Opus packets (48 kHz, coded stereo or, as browsers send a microphone, mono) of a sine at `hz`, peak `amplitude` (of 32767), `frames` long. */
+export function opusTone(hz: number, frames: number, amplitude = 12000, channels: 1 | 2 = 2): Buffer[] {
+  const encoder = new OpusEncoder(48000, channels);
+  encoder.setBitrate(channels * 32000);
   const packets: Buffer[] = [];
   for (let f = 0; f < frames; f++) {
-    const pcm = Buffer.alloc(960 * 4);
+    const pcm = Buffer.alloc(960 * 2 * channels);
     for (let i = 0; i < 960; i++) {
       const v = Math.round(amplitude * Math.sin((2 * Math.PI * hz * (f * 960 + i)) / 48000));
-      pcm.writeInt16LE(v, i * 4);
-      pcm.writeInt16LE(v, i * 4 + 2);
+      for (let c = 0; c < channels; c++) pcm.writeInt16LE(v, (i * channels + c) * 2);
     }
     packets.push(encoder.encode(pcm));
   }

@@ -72,6 +72,10 @@ export class Limiter {
    * `lookahead` samples earlier comes out in `output`, within the ceiling.
    */
   process(input: Float32Array, output: Int16Array): void {
+    if (this.dequeValues[this.dequeHead] === 1 && this.released === 1 && this.boxSum === this.lookahead && peakOf(input) <= this.ceiling) {
+      this.passThrough(input, output);
+      return;
+    }
     const ch = this.channels;
     const n = input.length / ch;
     const L = this.lookahead;
@@ -94,6 +98,9 @@ export class Limiter {
       }
       const held = this.dequeValues[this.dequeHead]!;
       this.released = held < this.released ? held : this.released + (held - this.released) * this.releaseCoef;
+      // An exponential never arrives: within a millionth (inaudible) it is there, so the gain
+      // becomes exactly 1 again and the pass-through path takes over.
+      if (held === 1 && this.released > 1 - 1e-6) this.released = 1;
       this.boxSum += this.released - this.box[this.boxIndex]!;
       this.box[this.boxIndex] = this.released;
       if (++this.boxIndex === L) this.boxIndex = 0;
@@ -118,6 +125,38 @@ export class Limiter {
       if (minGain < this.stats.minGain) this.stats.minGain = minGain;
     }
   }
+
+  /**
+   * The common case, most of a call: no gain reduction pending (every gain in the window is 1)
+   * and none needed in this frame, so the frame only goes through the delay line. The state
+   * left is the one the full loop would leave: one candidate of gain 1, at the last sample.
+   */
+  private passThrough(input: Float32Array, output: Int16Array): void {
+    const ch = this.channels;
+    const n = input.length;
+    const delayLength = this.delay.length;
+    let d = this.delayIndex * ch;
+    for (let i = 0; i < n; i++) {
+      output[i] = clamp(this.delay[d]!);
+      this.delay[d] = input[i]!;
+      if (++d === delayLength) d = 0;
+    }
+    this.delayIndex = d / ch;
+    this.time += n / ch;
+    this.dequeHead = 0;
+    this.dequeSize = 1;
+    this.dequeTimes[0] = this.time - 1;
+    this.dequeValues[0] = 1;
+  }
+}
+
+function peakOf(samples: Float32Array): number {
+  let peak = 0;
+  for (let i = 0; i < samples.length; i++) {
+    const v = Math.abs(samples[i]!);
+    if (v > peak) peak = v;
+  }
+  return peak;
 }
 
 function clamp(x: number): number {

@@ -82,7 +82,9 @@ export class MixInputStream implements MixInput {
     decodedSamples: 0,
     concealedSamples: 0,
   };
-  private readonly decoder: OpusCodec;
+  /** Created at the first packet: mono when the stream is coded mono (a microphone, mostly), which costs a third less to decode. */
+  private decoder: OpusCodec | undefined;
+  private decoderChannels: 1 | 2 = 1;
   private readonly jitter: JitterBuffer;
   private readonly ring: PcmRing;
   private readonly arrivalTimestamps = new TimestampUnwrapper();
@@ -110,7 +112,6 @@ export class MixInputStream implements MixInput {
     private readonly tuning: MixInputTuning,
   ) {
     if (spec.clockRate !== 48000) throw new RangeError(`Opus input ${id} has clock rate ${spec.clockRate}; RFC 7587 fixes 48000`);
-    this.decoder = createOpusCodec(tuning.channels);
     this.jitter = new JitterBuffer(
       { latencyMs: tuning.latencyMs, nack: false },
       { onPacket: (packet) => this.onPacket(packet), onLoss: () => (this.lossPending = true), sendNack: () => undefined },
@@ -255,18 +256,31 @@ export class MixInputStream implements MixInput {
     this.lossPending = false;
     let pcm: Int16Array;
     try {
-      pcm = int16View(this.decoder.decode(payload));
+      pcm = int16View(this.decoderFor(payload[0]!).decode(payload));
     } catch {
       this.counters.decodeErrors++;
       this.lossPending = true;
       return;
     }
-    const samples = pcm.length / this.tuning.channels;
-    this.ring.write(position, pcm, head);
+    const samples = pcm.length / this.decoderChannels;
+    this.ring.write(position, pcm, this.decoderChannels, head);
     this.writtenEnd = position + samples;
     this.decodedEnd = this.writtenEnd;
     this.counters.decodedSamples += samples;
     this.concealPacket = Buffer.from([payload[0]! & 0xfc]);
+  }
+
+  /**
+   * The decoder, made for the first packet: stereo only for a stereo mix of a stream coded in
+   * stereo (TOC bit 2). It stays: a decoder's state is the stream's history, and one decoder
+   * takes the other kind of packet too (a mono decoder downmixes a stereo packet, a stereo one upmixes a mono packet).
+   */
+  private decoderFor(toc: number): OpusCodec {
+    if (this.decoder === undefined) {
+      this.decoderChannels = this.tuning.channels === 2 && (toc & 0x04) !== 0 ? 2 : 1;
+      this.decoder = createOpusCodec(this.decoderChannels);
+    }
+    return this.decoder;
   }
 
   /**
@@ -288,7 +302,7 @@ export class MixInputStream implements MixInput {
   /** Conceals from the end of what is written up to `until` (or a little past: whole frames), if there is anything to conceal from. */
   private conceal(until: number): void {
     const head = this.timeline.head;
-    if (this.concealPacket === undefined || until <= head) return;
+    if (this.concealPacket === undefined || this.decoder === undefined || until <= head) return;
     while (this.writtenEnd < until) {
       let pcm: Int16Array;
       try {
@@ -297,9 +311,9 @@ export class MixInputStream implements MixInput {
         this.counters.decodeErrors++;
         return;
       }
-      const samples = pcm.length / this.tuning.channels;
+      const samples = pcm.length / this.decoderChannels;
       if (samples === 0) return;
-      this.ring.write(this.writtenEnd, pcm, head);
+      this.ring.write(this.writtenEnd, pcm, this.decoderChannels, head);
       this.writtenEnd += samples;
       this.counters.concealedSamples += samples;
     }

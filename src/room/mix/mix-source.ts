@@ -11,7 +11,7 @@ export interface MixSourceOptions {
   /**
    * How far behind real time the mix is made, in ms: how long a packet may be delayed or
    * reordered on its way and still be mixed. A packet later than that is concealed instead.
-   * Default 100. The whole delay is `delayMs` (this plus the limiter's and the encoder's look-ahead, 11.5 ms).
+   * Default 100. The whole delay is `delayMs` (this plus 31.5 ms: a frame, the limiter's and the encoder's look-ahead).
    */
   latencyMs?: number;
   /** Opus bitrate of the mix, in bits per second. Default 64000 stereo, 32000 mono. */
@@ -97,11 +97,12 @@ export class MixSource implements RecordingSource {
   }
 
   /**
-   * Delay of the mix behind real time, in ms: audio that arrives now is decoded from the packet
-   * sent this much later. latencyMs plus the limiter's (5 ms) and the Opus encoder's (6.5 ms) look-ahead.
+   * Delay of the mix behind real time, in ms: a sample that arrives now plays this much later in
+   * the mix's live stream. latencyMs, plus a frame (a frame is sent once its last sample is
+   * latencyMs old), plus the limiter's (5 ms) and the Opus encoder's (6.5 ms) look-ahead.
    */
   get delayMs(): number {
-    return this.latencyMs + OUTPUT_DELAY / SAMPLES_PER_MS;
+    return this.latencyMs + (MIX_FRAME_SAMPLES + OUTPUT_DELAY) / SAMPLES_PER_MS;
   }
 
   /**

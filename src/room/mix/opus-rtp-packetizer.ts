@@ -1,4 +1,5 @@
 import { randomInt } from 'node:crypto';
+import { opusSilencePacket } from '../../codec/opus.js';
 import { createOpusCodec, type OpusCodec } from './opus-binding.js';
 
 /** Samples per channel in one mix frame: 20 ms at 48 kHz. */
@@ -21,7 +22,9 @@ export interface OpusRtpPacketizerOptions {
 /**
  * Encodes the mix's 20 ms PCM frames to Opus and wraps each in an RTP packet (RFC 7587) of its
  * own SSRC, with consecutive sequence numbers and timestamps advancing 960 per frame, so the mix
- * reads like any sender's Opus stream.
+ * reads like any sender's Opus stream. While the mix is silent the encoder rests: from the
+ * second all-zero frame on, each packet is the 3-byte Opus silence frame (the encoder has then
+ * been fed zeros already, so it resumes from the state that silence leaves).
  */
 export class OpusRtpPacketizer {
   /** The SSRC of the mix's packets, random per mix. */
@@ -30,10 +33,13 @@ export class OpusRtpPacketizer {
   private sequenceNumber = randomInt(0, 2 ** 16);
   private timestamp = randomInt(0, 2 ** 32);
   private first = true;
+  private silentFrames = 0;
+  private readonly silence: Buffer;
 
   constructor(private readonly options: OpusRtpPacketizerOptions) {
     this.encoder = createOpusCodec(options.channels);
     this.encoder.setBitrate(options.bitrate);
+    this.silence = opusSilencePacket(options.channels);
   }
 
   /**
@@ -41,7 +47,8 @@ export class OpusRtpPacketizer {
    * `skippedFrames` frames not sent before it advance the timestamp (the mix skipped ahead).
    */
   packetize(pcm: Int16Array, skippedFrames = 0): Buffer {
-    const payload = this.encoder.encode(Buffer.from(pcm.buffer, pcm.byteOffset, pcm.byteLength));
+    this.silentFrames = isSilent(pcm) ? this.silentFrames + 1 : 0;
+    const payload = this.silentFrames >= 2 ? this.silence : this.encoder.encode(Buffer.from(pcm.buffer, pcm.byteOffset, pcm.byteLength));
     this.timestamp = (this.timestamp + skippedFrames * MIX_FRAME_SAMPLES) >>> 0;
     const packet = Buffer.allocUnsafe(12 + payload.length);
     packet[0] = 0x80;
@@ -56,4 +63,9 @@ export class OpusRtpPacketizer {
     this.timestamp = (this.timestamp + MIX_FRAME_SAMPLES) >>> 0;
     return packet;
   }
+}
+
+function isSilent(pcm: Int16Array): boolean {
+  for (let i = 0; i < pcm.length; i++) if (pcm[i] !== 0) return false;
+  return true;
 }

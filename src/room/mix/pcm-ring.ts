@@ -27,18 +27,19 @@ export class PcmRing {
   }
 
   /**
-   * Copies `pcm` (interleaved, `channels` per position) to positions from `position` on, leaving
-   * out what falls outside [head, head + capacity).
+   * Copies `pcm` (interleaved, `pcmChannels` per position; mono goes to both channels of a stereo
+   * ring) to positions from `position` on, leaving out what falls outside [head, head + capacity).
    */
-  write(position: number, pcm: Int16Array, head: number): void {
+  write(position: number, pcm: Int16Array, pcmChannels: 1 | 2, head: number): void {
     const ch = this.channels;
-    const count = pcm.length / ch;
+    const count = pcm.length / pcmChannels;
     const first = Math.max(0, head - position);
     const end = Math.min(count, head + this.capacity - position);
+    const right = pcmChannels === 2 ? 1 : 0;
     for (let k = first; k < end; k++) {
       const i = ((position + k) & this.mask) * ch;
-      this.samples[i] = pcm[k * ch]!;
-      if (ch === 2) this.samples[i + 1] = pcm[k * ch + 1]!;
+      this.samples[i] = pcm[k * pcmChannels]!;
+      if (ch === 2) this.samples[i + 1] = pcm[k * pcmChannels + right]!;
     }
   }
 
