@@ -74,6 +74,8 @@ export class MixSource implements RecordingSource {
   private framesSent = 0;
   private framesSkipped = 0;
   private errors = 0;
+  /** Frames skipped since the last packet, which its timestamp steps over. */
+  private unsentFrames = 0;
 
   constructor(options: MixSourceOptions = {}) {
     const channels = options.channels ?? 2;
@@ -157,7 +159,7 @@ export class MixSource implements RecordingSource {
   async resume(): Promise<void> {
     const timeline = this.mixer.timeline;
     if (this.closed || timeline.running || timeline.zeroMs === undefined) return;
-    this.mixer.skipTo(this.framePositionAt(performance.now()), true);
+    this.skipTo(this.framePositionAt(performance.now()), true);
     timeline.running = true;
     this.schedule();
   }
@@ -194,6 +196,16 @@ export class MixSource implements RecordingSource {
     return timeline.wallMsOf(timeline.head + MIX_FRAME_SAMPLES) + this.latencyMs;
   }
 
+  /**
+   * Moves the mix to `position` without mixing what lies between; the next packet's timestamp
+   * jumps as far, so that RTP time keeps pace with the packets' arrivalMs (a Recorder would
+   * otherwise take the jump for a slow sender clock and fill it with silence).
+   */
+  private skipTo(position: number, restartInputs: boolean): void {
+    this.unsentFrames += (position - this.mixer.timeline.head) / MIX_FRAME_SAMPLES;
+    this.mixer.skipTo(position, restartInputs);
+  }
+
   private schedule(): void {
     if (!this.mixer.timeline.running) return;
     this.timer = setTimeout(() => this.tick(), Math.max(0, this.headDueMs() - performance.now()));
@@ -202,17 +214,15 @@ export class MixSource implements RecordingSource {
   private tick(): void {
     try {
       const now = performance.now();
-      let skipped = 0;
       const caughtUpAt = this.framePositionAt(now);
       if (caughtUpAt - this.mixer.timeline.head > MAX_CATCH_UP_FRAMES * MIX_FRAME_SAMPLES) {
-        skipped = (caughtUpAt - this.mixer.timeline.head) / MIX_FRAME_SAMPLES;
-        this.framesSkipped += skipped;
-        this.mixer.skipTo(caughtUpAt, false);
+        this.framesSkipped += (caughtUpAt - this.mixer.timeline.head) / MIX_FRAME_SAMPLES;
+        this.skipTo(caughtUpAt, false);
       }
       while (this.mixer.timeline.running && this.headDueMs() <= now) {
         const from = this.mixer.timeline.head;
-        const packet = this.packetizer.packetize(this.mixer.mixFrame(), skipped);
-        skipped = 0;
+        const packet = this.packetizer.packetize(this.mixer.mixFrame(), this.unsentFrames);
+        this.unsentFrames = 0;
         this.framesSent++;
         this.listener!.rtp(0, packet, this.mixer.timeline.wallMsOf(from - OUTPUT_DELAY));
       }
