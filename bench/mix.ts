@@ -3,9 +3,10 @@
  * under 1 % of a core per mixed participant).
  *
  * CPU: N participants talk at once (each its own chord, 20 ms Opus coded stereo, or mono as
- * browsers send a microphone, encoded beforehand), fed to one MixSource every 20 ms for SECONDS; the process' CPU time (user +
- * system) over the run, less that of a mix of no one (the room's own cost: timer, limiter,
- * encoder), divided by N, is the cost per participant. Repeated REPEATS times, median.
+ * browsers send a microphone, encoded beforehand), fed to one MixSource every 20 ms for
+ * SECONDS; the process' CPU time (user + system) over the run, less that of a mix of no one
+ * (the room's own cost: timer, limiter, silence frames), divided by N, is the cost per participant; and the difference between 8 and 32
+ * participants, divided by 24, the cost of one more. Repeated REPEATS times, median.
  *
  * Delay: one participant is silent but for a click every 507 ms (so it falls at ever other places
  * within a 20 ms frame); the mix's packets are decoded as they are sent, and the delay is the
@@ -198,6 +199,12 @@ async function main(): Promise<void> {
     const total = median(runs.get(`${c.coded}:${c.n}`)!);
     const per = (total - baseMs) / c.n;
     console.log(`${c.coded.padStart(12)} | ${String(c.n).padStart(12)} | ${perMinute(total).toFixed(0).padStart(21)} | ${perMinute(per).toFixed(0).padStart(28)} | ${core(per)}`);
+  }
+  // The first participant also brings the encoder in (a mix of no one sends silence frames
+  // unencoded), so the cost of one more participant is read between 8 and 32.
+  for (const coded of ['stereo', 'mono'] as const) {
+    const slope = (median(runs.get(`${coded}:32`)!) - median(runs.get(`${coded}:8`)!)) / 24;
+    console.log(`one more participant (${coded}-coded, 8 -> 32): ${perMinute(slope).toFixed(0)} ms CPU per minute = ${core(slope)} of a core`);
   }
   if (skipped > 0) console.log(`frames skipped (this process stalled > 200 ms): ${skipped}`);
   const { delaysMs, configuredMs } = await delays();

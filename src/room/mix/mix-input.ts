@@ -161,8 +161,8 @@ export class MixInputStream implements MixInput {
   }
 
   /**
-   * Gets positions `from` .. `to - 1` ready to be mixed now: a gap the jitter buffer still waits
-   * on there is given up, and what no packet filled is concealed (up to concealMaxMs).
+   * Gets the positions before `to` ready to be mixed now: a gap the jitter buffer still waits on
+   * there is given up, and what no packet filled is concealed (up to concealMaxMs).
    */
   prepare(to: number): void {
     if (this.writtenEnd >= to) return;
