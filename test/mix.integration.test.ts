@@ -74,17 +74,22 @@ describe('MixSource through mediasoup', () => {
         .sort((a, b) => a - b);
       expect(firstArrival.get('bob')! - firstArrival.get('alice')!).toBeGreaterThan(JOIN_MS - 50);
       expect(onsets.length).toBe(expected.length);
-      // Each beep within 10 ms of where the talker's timeline puts it (the replayer's send-time
-      // jitter, and the onset detector's 5 ms step).
+      // Each beep within 20 ms (the issue's alignment bound) of where the talker's first arrival
+      // puts it. Quiet, the error is the onset detector's 5 ms step (-2.6 .. +2.8 ms measured);
+      // a packet that a stall on a loaded machine made late is concealed, and the talker's audio
+      // then goes on from the concealment's end, a few ms later (bounded by driftToleranceMs).
       const errors = onsets.map((t, i) => t - expected[i]!);
       console.log(`beep placement errors, ms: ${errors.map((e) => e.toFixed(1)).join(' ')}`);
-      for (const e of errors) expect(Math.abs(e)).toBeLessThan(10);
+      for (const e of errors) expect(Math.abs(e)).toBeLessThan(20);
 
       const inputs = mix.stats().inputs;
       expect(inputs.map((s) => s.id)).toEqual(['alice', 'bob']);
       for (const s of inputs) {
         expect(s.packetsReceived).toBe(audio.packets.length);
-        expect(s.decodedMs).toBeGreaterThan(SECONDS * 1000 - 100);
+        // Every packet decoded but those a stall made late (at most 2 %; none when quiet).
+        expect(s.packetsLost).toBe(0);
+        expect(s.packetsLate).toBeLessThanOrEqual(audio.packets.length * 0.02);
+        expect(s.decodedMs).toBe((s.packetsReceived - s.packetsLate) * 20);
         expect(s.packetsMalformed + s.packetsWrongPayloadType + s.decodeErrors).toBe(0);
       }
       expect(mix.stats().errors).toBe(0);
