@@ -176,6 +176,19 @@ describe('MixSource', () => {
     for (const channel of [left, right]) for (const x of amplitudes(channel, 440, 300, 650)) expect(x).toBeGreaterThan(8000);
   });
 
+  it('goes on when an input changes SSRC (a new producer on the same input)', async () => {
+    const a = opusTone(440, 25);
+    const b = opusTone(440, 25);
+    let input: MixInput | undefined;
+    const { pcm, mix } = await runMix({}, 1600, (m) => {
+      input = m.addInput('alice', SPEC);
+      send(() => input!, a, 200, 0x1111);
+      send(() => input!, b, 700, 0x5555); // new numbering and timestamps, placed by arrival again
+    });
+    for (const x of amplitudes(pcm, 440, 300, 1150)) expect(x).toBeGreaterThan(8000);
+    expect(mix.stats().inputs[0]).toMatchObject({ ssrcChanges: 1, decodedMs: 1000, packetsLate: 0 });
+  });
+
   it('counts bad packets and drops them, and holds no flood of packets', async () => {
     const a = opusTone(440, 50);
     const flood = opusTone(1250, 500); // 10 s of audio sent at once
