@@ -21,3 +21,5 @@ export type { SrtpCryptoSuite, SrtpParameters } from './source/srtp-keys.js';
 export { RoomRecorder, type RoomRecorderOptions, type RoomRecorderEvents, type RoomStats } from './room/room-recorder.js';
 export type { RoomManifest, ManifestFile, ManifestTrack, ManifestParticipant, ManifestSpeakerView, ManifestSpeakerChange } from './room/manifest.js';
 export { outputPath, escapeFileName, OutputPathError, MAX_COMPONENT_BYTES, MAX_PATH_BYTES, type OutputPathOptions } from './output/paths.js';
+export { MixSource, type MixSourceOptions, type MixSourceStats } from './room/mix/mix-source.js';
+export type { MixInput, MixInputSpec, MixInputStats } from './room/mix/mix-input.js';
