@@ -98,9 +98,9 @@ describe('MixSource', () => {
     // Before anyone talks, between the talkers (after alice's last packet has faded), after bob.
     for (const r of [...windowsRms(pcm, 0, 180), ...windowsRms(pcm, 1400, 1580), ...windowsRms(pcm, 2800, 3000)]) expect(r).toBeLessThan(50);
     // Onsets where the packets were sent, on the file's timeline (which starts at
-    // firstSampleWallMs): sent at 200 and 1600 ms after the mix started, plus the tones' own
-    // encoder delay (312 samples, 6.5 ms).
-    const fileMs = (sentMs: number): number => sentMs + 6.5 + (startMs - mix.firstSampleWallMs!) - 5;
+    // firstSampleWallMs): sent at 200 and 1600 ms after the mix started; the tones' own encoder
+    // delay (312 samples) is taken out as in a participant's file (pre-skip).
+    const fileMs = (sentMs: number): number => sentMs + (startMs - mix.firstSampleWallMs!) - 5;
     expect(Math.abs(onsetMs(pcm, 440, 0) - fileMs(200))).toBeLessThanOrEqual(3);
     expect(Math.abs(onsetMs(pcm, 1250, 1300) - fileMs(1600))).toBeLessThanOrEqual(3);
     const stats = mix.stats();

@@ -51,12 +51,14 @@ function withAudioLevel(stream: CapturedStream, packet: Buffer, level: number): 
 
 /**
  * Onsets (ms on the room timeline) of the beeps in a file's audio, laid on the timeline by ffmpeg:
- * `-itsoffset` the file's start in the manifest, silence padded from room time 0.
+ * `-itsoffset` the file's start in the manifest, silence padded from room time 0. `-copyts`: else
+ * ffmpeg shifts each input by its own start time, which for MP4 and Matroska Opus is the pre-skip
+ * (-6.5 ms: packets the decoder drops), and would move those files 6.5 ms against an Ogg one.
  */
 export function beepOnsetsMs(file: string, startMs: number): number[] {
   const pcm = execFileSync(
     'ffmpeg',
-    ['-nostdin', '-v', 'error', '-itsoffset', (startMs / 1000).toFixed(6), '-i', file, '-map', '0:a', '-af', 'aresample=async=1:first_pts=0', '-ac', '1', '-ar', '48000', '-f', 's16le', '-'],
+    ['-nostdin', '-v', 'error', '-copyts', '-itsoffset', (startMs / 1000).toFixed(6), '-i', file, '-map', '0:a', '-af', 'aresample=async=1:first_pts=0', '-ac', '1', '-ar', '48000', '-f', 's16le', '-'],
     { maxBuffer: 512 * 1024 * 1024 },
   );
   const samples = new Int16Array(pcm.buffer, pcm.byteOffset, pcm.length >> 1);

@@ -45,7 +45,12 @@ export interface MixSourceStats {
 /** Frames mixed at most in one timer run to catch up after a stall; beyond that the mix skips ahead. */
 const MAX_CATCH_UP_FRAMES = 10;
 const LIMITER_LOOKAHEAD = 240;
-/** How far, in 48 kHz samples, the audio a packet decodes to lags the position its frame was mixed from. */
+/**
+ * How far, in 48 kHz samples, the mix's decoded audio lags the instants it was captured at: the
+ * limiter's look-ahead, and the inputs' own encoder look-ahead (an input's decoded audio comes
+ * 312 samples after its RTP time; the mix's own encoder delay is declared as pre-skip, which players
+ * drop, as in the participants' files).
+ */
 const OUTPUT_DELAY = LIMITER_LOOKAHEAD + OPUS_ENCODER_DELAY;
 
 /**
@@ -55,7 +60,7 @@ const OUTPUT_DELAY = LIMITER_LOOKAHEAD + OPUS_ENCODER_DELAY;
  * stream, so `new Recorder({ source: mix, output: 'mix.ogg' })` records it.
  *
  * Each packet's `arrivalMs` given to the listener is the wall-clock instant its decoded audio
- * belongs to (when it was said, the limiter's and encoder's look-ahead taken out), not when it was
+ * belongs to (when it was said: the limiter's and the inputs' encoder look-ahead taken out), not when it was
  * sent, so a Recorder places the mix on the same timeline as recordings of the participants' own
  * streams.
  *
