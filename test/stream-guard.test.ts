@@ -36,7 +36,7 @@ describe('StreamGuard', () => {
     h.run(65_530, 2 ** 32 - 5 * STEP, 0, 20);
     expect(seqs(h.out)).toEqual(Array.from({ length: 20 }, (_, k) => (65_530 + k) & 0xffff));
     expect(h.out.map((e) => ('ts' in e ? e.ts : 0))).toEqual(Array.from({ length: 20 }, (_, k) => (2 ** 32 - 5 * STEP + k * STEP) >>> 0));
-    expect(h.guard.stats).toEqual({ straySsrc: 0, timestampJumps: 0, timestampRebases: 0 });
+    expect(h.guard.stats).toEqual({ straySsrc: 0, timestampJumps: 0, timestampRebases: 0, layoutStrays: 0 });
   });
 
   it('drops one packet whose timestamp jumps by ~2^31, and counts it (issue 10, defect 1)', () => {
@@ -121,7 +121,7 @@ describe('StreamGuard', () => {
     h.push(7002, 123 + 2 * STEP, 240, 2);
     expect(h.out.slice(-4)).toEqual([{ ssrcChange: 2 }, ...[0, 1, 2].map((k) => ({ seq: 7000 + k, ts: 123 + k * STEP, ssrc: 2 }))]);
     expect(h.guard.ssrc).toBe(2);
-    expect(h.guard.stats).toEqual({ straySsrc: 0, timestampJumps: 0, timestampRebases: 0 });
+    expect(h.guard.stats).toEqual({ straySsrc: 0, timestampJumps: 0, timestampRebases: 0, layoutStrays: 0 });
   });
 
   it('random junk headers (random SSRC, sequence number and timestamp) among a stream cost only themselves', () => {

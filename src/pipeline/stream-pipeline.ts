@@ -79,6 +79,8 @@ export interface StreamStats {
   packetsTimestampJump: number;
   /** Packets dropped because their sequence number was far from the stream's, unconfirmed by packets in sequence. */
   packetsSequenceStray: number;
+  /** Packets dropped because their header layout was not the stream's (padded in a stream that does not pad, or the reverse; no extension block where every packet so far had one), unconfirmed by packets in sequence: the payload would start or end in the wrong place. */
+  packetsLayoutStray: number;
   /** Confirmed timestamp discontinuities: the stream's timestamps were rebased to go on from arrival time. */
   timestampRebases: number;
   /** Confirmed sequence-number discontinuities (a jump beyond the jitter buffer's maxJump): a new numbering, nothing counted lost. */
@@ -297,6 +299,7 @@ export class StreamPipeline {
       packetsStraySsrc: this.guard.stats.straySsrc,
       packetsTimestampJump: this.guard.stats.timestampJumps,
       packetsSequenceStray: j.strays,
+      packetsLayoutStray: this.guard.stats.layoutStrays,
       timestampRebases: this.guard.stats.timestampRebases,
       sequenceRestarts: j.restarts,
       trackReanchors: c.trackReanchors,
@@ -381,7 +384,8 @@ export class StreamPipeline {
       this.anchor = undefined;
       dts = this.trackTime(frame.timestamp);
     }
-    if (this.lastDts !== undefined && dts <= this.lastDts) {
+    // Audio frames must not overlap: one stamped a little ahead (within the guard's tolerance) ends after those that follow it.
+    if (this.lastDts !== undefined && (dts <= this.lastDts || (this.silence !== undefined && dts < this.lastEnd))) {
       this.counters.framesDroppedOutOfOrder++;
       return;
     }

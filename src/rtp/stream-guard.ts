@@ -4,7 +4,13 @@
  * more than any jitter, is held on probation (rtp/probation.ts). A run of such packets in sequence
  * confirms a new SSRC (the track continues from a new sender stream) or a new timestamp base (the
  * stream is re-anchored: its timestamps are rebased to go on from arrival time); a lone stray is
- * dropped and counted. Sequence numbers are the jitter buffer's to judge. Time is passed in.
+ * dropped and counted. So is a packet whose header layout is not the stream's: padded in a stream
+ * that does not pad (or the reverse), or without the header-extension block every packet so far
+ * has had. Padding and the extension block decide where the payload starts and ends, so a wrong
+ * flag hands the depacketizer a cut or shifted payload that no later check can tell from a whole
+ * one. (Padding-only packets, with no payload, are left alone; so is a stream whose packets carry
+ * extensions only now and then.) Sequence numbers are the jitter buffer's to judge. Time is
+ * passed in.
  */
 import type { RtpPacket } from './packet.js';
 import { ProbationRun } from './probation.js';
@@ -32,6 +38,8 @@ export interface StreamGuardStats {
   timestampJumps: number;
   /** Confirmed timestamp discontinuities: the stream's timestamps were rebased to go on from arrival time. */
   timestampRebases: number;
+  /** Packets dropped because their header layout (padding, extension block) was not the stream's, unconfirmed by packets in sequence. */
+  layoutStrays: number;
 }
 
 /** Where a StreamGuard's packets go. */
@@ -83,7 +91,7 @@ class Newest {
 /** One track's stream guard: SSRC and timestamp probation in front of the jitter buffer. */
 export class StreamGuard {
   /** Counters; see StreamGuardStats. */
-  readonly stats: StreamGuardStats = { straySsrc: 0, timestampJumps: 0, timestampRebases: 0 };
+  readonly stats: StreamGuardStats = { straySsrc: 0, timestampJumps: 0, timestampRebases: 0, layoutStrays: 0 };
   private currentSsrc: number | undefined;
   private readonly ticksPerMs: number;
   /** Packets of a foreign SSRC (`runSsrc`), held until confirmed. */
@@ -96,6 +104,12 @@ export class StreamGuard {
   private readonly runNewest: Newest;
   /** Added (mod 2^32) to every timestamp since the last rebase. */
   private offset = 0;
+  /** Whether the stream's packets are padded (the first packet's, or the last confirmed change). */
+  private padded: boolean | undefined;
+  /** Whether every packet so far had a header-extension block (the rule lapses once one confirmed without). */
+  private alwaysExtended: boolean | undefined;
+  /** Packets whose layout differs from the stream's, held until confirmed or refuted. */
+  private readonly layoutRun = new ProbationRun<Held>();
 
   /** @param clockRate the stream's RTP clock rate, in Hz */
   constructor(
@@ -120,7 +134,7 @@ export class StreamGuard {
   push(packet: RtpPacket, raw: Buffer, arrivalMs: number): void {
     if (packet.ssrc === this.currentSsrc || this.currentSsrc === undefined) {
       this.currentSsrc = packet.ssrc;
-      this.pushTimed(packet, raw, arrivalMs);
+      this.pushLaidOut(packet, raw, arrivalMs);
       return;
     }
     if (this.ssrcRun.size > 0 && this.runSsrc !== packet.ssrc) this.stats.straySsrc += this.ssrcRun.clear();
@@ -130,10 +144,13 @@ export class StreamGuard {
     const run = this.ssrcRun.take();
     this.currentSsrc = packet.ssrc;
     this.stats.timestampJumps += this.timestampRun.clear();
+    this.stats.layoutStrays += this.layoutRun.clear();
     this.newest.reset();
     this.offset = 0;
+    this.padded = undefined;
+    this.alwaysExtended = undefined;
     this.output.onSsrcChange(packet.ssrc);
-    for (const held of run) this.pushTimed(held.packet, held.raw, held.arrivalMs);
+    for (const held of run) this.pushLaidOut(held.packet, held.raw, held.arrivalMs);
   }
 
   /** A 32-bit RTP timestamp of the stream (a sender report's) on its rebased timeline. */
@@ -145,6 +162,25 @@ export class StreamGuard {
   flush(): void {
     this.stats.straySsrc += this.ssrcRun.clear();
     this.stats.timestampJumps += this.timestampRun.clear();
+    this.stats.layoutStrays += this.layoutRun.clear();
+  }
+
+  /** A packet of the stream's SSRC: its header layout judged against the stream's. */
+  private pushLaidOut(packet: RtpPacket, raw: Buffer, arrivalMs: number): void {
+    const padded = (raw[0]! & 0x20) !== 0 && packet.payload.length > 0;
+    const extended = (raw[0]! & 0x10) !== 0;
+    this.padded ??= padded;
+    this.alwaysExtended ??= extended;
+    if (padded === this.padded && (extended || !this.alwaysExtended)) {
+      this.stats.layoutStrays += this.layoutRun.rival();
+      this.pushTimed(packet, raw, arrivalMs);
+      return;
+    }
+    this.stats.layoutStrays += this.layoutRun.hold({ packet, raw, arrivalMs }, packet.sequenceNumber, arrivalMs);
+    if (!this.layoutRun.confirmed) return;
+    this.padded = padded;
+    if (!extended) this.alwaysExtended = false;
+    for (const held of this.layoutRun.take()) this.pushTimed(held.packet, held.raw, held.arrivalMs);
   }
 
   /** A packet of the stream's SSRC: its timestamp judged against arrival time. */
