@@ -37,6 +37,7 @@ const LATENCY_MS = 300;
 const dir = tempDir('fuzz-live-');
 
 interface SessionFigures {
+  n: number;
   codec: string;
   rate: number;
   packets: number;
@@ -101,7 +102,7 @@ describe('seeded header fuzzer over the live pipeline', () => {
       fed += result.packets;
       const probe = ffprobeStreams(file, false);
       const fileS = Math.max(...probe.streams.map((s) => Number(s.start_time ?? 0) + Number(s.duration ?? 0)), Number(probe.format.duration ?? 0));
-      sessions.push({ codec, rate, packets: result.packets, mutated, sessionS: (result.lastMs - result.firstMs + LATENCY_MS) / 1000, fileS, decodeErrors: ffmpegDecodeErrors(file) });
+      sessions.push({ n, codec, rate, packets: result.packets, mutated, sessionS: (result.lastMs - result.firstMs + LATENCY_MS) / 1000, fileS, decodeErrors: ffmpegDecodeErrors(file).slice(0, 300) });
       if (process.env.FUZZ_KEEP === undefined) rmSync(file);
       else console.log(file, sessions.at(-1)!.decodeErrors.slice(0, 300));
     }
@@ -113,12 +114,8 @@ describe('seeded header fuzzer over the live pipeline', () => {
     );
     expect(fed).toBeGreaterThanOrEqual(TOTAL);
     for (const m of MUTATIONS) expect(byKind.get(m), m).toBeGreaterThan(0);
-    for (const s of sessions) {
-      const what = `${s.codec} at ${s.rate * 100} %: ${JSON.stringify(s)}`;
-      expect(s.decodeErrors, what).toBe('');
-      expect(s.fileS, what).toBeLessThanOrEqual(s.sessionS);
-      expect(s.fileS, what).toBeGreaterThan(s.sessionS * 0.9);
-    }
+    // Every failing session at once, to read them all from one run.
+    expect(sessions.filter((s) => s.decodeErrors !== '' || !(s.fileS <= s.sessionS) || !(s.fileS > s.sessionS * 0.9))).toEqual([]);
     expect(new Set(sessions.map((s) => s.codec)).size).toBe(CODECS.length);
     // Bounded memory: a session holds its jitter buffers and one fragment, whatever it is fed.
     expect(maxHeap).toBeGreaterThan(0);

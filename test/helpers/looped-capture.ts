@@ -18,16 +18,19 @@ export interface LoopedPacket {
 
 /** Where counters start: e.g. near the top, to wrap early. */
 export interface LoopStart {
-  /** Added to every stream's sequence numbers (mod 2^16). */
-  sequenceOffset?: number;
-  /** Added to every stream's timestamps (mod 2^32). */
-  timestampOffset?: number;
+  /** Added to every stream's sequence numbers (mod 2^16), or stream by stream. */
+  sequenceOffset?: number | number[];
+  /** Added to every stream's timestamps (mod 2^32), or stream by stream. */
+  timestampOffset?: number | number[];
 }
 
-/** Length of one loop, in ms of capture time: the fixture's span plus one audio frame. */
+const offsetOf = (offset: number | number[] | undefined, stream: number): number => (Array.isArray(offset) ? offset[stream]! : (offset ?? 0));
+
+/** Length of one loop, in ms: the fixture's span of capture time and of each stream's RTP time, plus one audio frame (20 ms), whole ms. */
 export function loopSpanMs(capture: Capture): number {
   const times = capture.streams.flatMap((s) => [s.packets[0]!.timeMs, s.packets.at(-1)!.timeMs]);
-  return Math.max(...times) - Math.min(...times) + 20;
+  const rtpSpansMs = capture.streams.map((s) => (((s.packets.at(-1)!.data.readUInt32BE(4) - s.packets[0]!.data.readUInt32BE(4)) >>> 0) * 1000) / s.clockRate);
+  return Math.ceil(Math.max(Math.max(...times) - Math.min(...times), ...rtpSpansMs) + 20);
 }
 
 /** The capture's packets, `loops` times over, in capture-time order. */
@@ -42,8 +45,8 @@ export function* loopCapture(capture: Capture, loops: number, start: LoopStart =
     for (const { stream, timeMs, data } of order) {
       const i = index.get(stream)!;
       const copy = Buffer.from(data);
-      copy.writeUInt16BE((data.readUInt16BE(2) + (start.sequenceOffset ?? 0) + loop * seqStep[i]!) & 0xffff, 2);
-      copy.writeUInt32BE((data.readUInt32BE(4) + (start.timestampOffset ?? 0) + loop * tsStep[i]!) % 2 ** 32, 4);
+      copy.writeUInt16BE((data.readUInt16BE(2) + offsetOf(start.sequenceOffset, i) + loop * seqStep[i]!) & 0xffff, 2);
+      copy.writeUInt32BE((data.readUInt32BE(4) + offsetOf(start.timestampOffset, i) + loop * tsStep[i]!) >>> 0, 4);
       yield { stream: i, timeMs: timeMs - origin + loop * spanMs, data: copy };
     }
   }
