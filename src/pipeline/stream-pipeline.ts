@@ -79,7 +79,7 @@ export interface StreamStats {
   packetsTimestampJump: number;
   /** Packets dropped because their sequence number was far from the stream's, unconfirmed by packets in sequence. */
   packetsSequenceStray: number;
-  /** Packets dropped because their header layout was not the stream's (padded in a stream that does not pad, or the reverse; no extension block where every packet so far had one), unconfirmed by packets in sequence: the payload would start or end in the wrong place. */
+  /** Packets dropped because their header layout was not the stream's (padded in a stream that does not pad, or the reverse; another CSRC count; no extension block where every packet so far had one), unconfirmed by packets in sequence: the payload would start or end in the wrong place. */
   packetsLayoutStray: number;
   /** Confirmed timestamp discontinuities: the stream's timestamps were rebased to go on from arrival time. */
   timestampRebases: number;
@@ -141,6 +141,8 @@ export class StreamPipeline {
   /** `nowMs` when the last sample was written. */
   private lastWriteMs = 0;
   private readonly latencyMs: number;
+  /** Video: the last frame interval shorter than a gap, in timescale units (stated as each frame's duration). */
+  private frameTicks: number;
   private waitingForKeyframe: boolean;
   /** Track time (timescale units) of the last sample and its end; undefined until the first sample. */
   private lastDts: number | undefined;
@@ -205,6 +207,7 @@ export class StreamPipeline {
     this.driftToleranceTicks = ((options.driftToleranceMs ?? 40) * spec.clockRate) / 1000;
     this.gapThresholdTicks = ((options.gapThresholdMs ?? 500) * spec.clockRate) / 1000;
     this.waitingForKeyframe = spec.kind === 'video';
+    this.frameTicks = Math.round(spec.clockRate / 30);
     this.silence = spec.codec === 'opus' ? opusSilencePacket(spec.channels === 1 ? 1 : 2) : undefined;
   }
 
@@ -491,9 +494,16 @@ export class StreamPipeline {
     this.counters.framesWritten++;
     if (sample.keyframe && this.spec.kind === 'video') this.counters.keyframesWritten++;
     this.counters.bytes += sample.data.length;
-    const interval = this.lastDts === undefined ? 1 : sample.dts - this.lastDts;
+    const first = this.lastDts === undefined;
+    const interval = first ? 1 : sample.dts - this.lastDts!;
     this.lastDts = sample.dts;
     this.lastEnd = sample.dts + (sample.duration ?? interval);
+    if (sample.duration === undefined && this.spec.kind === 'video') {
+      // The muxers give the last frame of a file its stated duration, else the interval before it,
+      // which after a hole (waiting for a keyframe) would stretch the file past the session.
+      if (!first && interval < this.gapThresholdTicks) this.frameTicks = interval;
+      sample.duration = this.frameTicks;
+    }
     this.output.onSample(sample);
   }
 }

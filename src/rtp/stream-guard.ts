@@ -5,9 +5,9 @@
  * confirms a new SSRC (the track continues from a new sender stream) or a new timestamp base (the
  * stream is re-anchored: its timestamps are rebased to go on from arrival time); a lone stray is
  * dropped and counted. So is a packet whose header layout is not the stream's: padded in a stream
- * that does not pad (or the reverse), or without the header-extension block every packet so far
- * has had. Padding and the extension block decide where the payload starts and ends, so a wrong
- * flag hands the depacketizer a cut or shifted payload that no later check can tell from a whole
+ * that does not pad (or the reverse), another CSRC count, or without the header-extension block
+ * every packet so far has had. These decide where the payload starts and ends, so a wrong field
+ * hands the depacketizer a cut or shifted payload that no later check can tell from a whole
  * one. (Padding-only packets, with no payload, are left alone; so is a stream whose packets carry
  * extensions only now and then.) Sequence numbers are the jitter buffer's to judge. Time is
  * passed in.
@@ -38,7 +38,7 @@ export interface StreamGuardStats {
   timestampJumps: number;
   /** Confirmed timestamp discontinuities: the stream's timestamps were rebased to go on from arrival time. */
   timestampRebases: number;
-  /** Packets dropped because their header layout (padding, extension block) was not the stream's, unconfirmed by packets in sequence. */
+  /** Packets dropped because their header layout (padding, CSRC count, extension block) was not the stream's, unconfirmed by packets in sequence. */
   layoutStrays: number;
 }
 
@@ -106,6 +106,8 @@ export class StreamGuard {
   private offset = 0;
   /** Whether the stream's packets are padded (the first packet's, or the last confirmed change). */
   private padded: boolean | undefined;
+  /** The stream's CSRC count (the first packet's, or the last confirmed change). */
+  private csrcCount: number | undefined;
   /** Whether every packet so far had a header-extension block (the rule lapses once one confirmed without). */
   private alwaysExtended: boolean | undefined;
   /** Packets whose layout differs from the stream's, held until confirmed or refuted. */
@@ -148,6 +150,7 @@ export class StreamGuard {
     this.newest.reset();
     this.offset = 0;
     this.padded = undefined;
+    this.csrcCount = undefined;
     this.alwaysExtended = undefined;
     this.output.onSsrcChange(packet.ssrc);
     for (const held of run) this.pushLaidOut(held.packet, held.raw, held.arrivalMs);
@@ -169,9 +172,11 @@ export class StreamGuard {
   private pushLaidOut(packet: RtpPacket, raw: Buffer, arrivalMs: number): void {
     const padded = (raw[0]! & 0x20) !== 0 && packet.payload.length > 0;
     const extended = (raw[0]! & 0x10) !== 0;
+    const csrcCount = raw[0]! & 0x0f;
     this.padded ??= padded;
+    this.csrcCount ??= csrcCount;
     this.alwaysExtended ??= extended;
-    if (padded === this.padded && (extended || !this.alwaysExtended)) {
+    if (padded === this.padded && csrcCount === this.csrcCount && (extended || !this.alwaysExtended)) {
       this.stats.layoutStrays += this.layoutRun.rival();
       this.pushTimed(packet, raw, arrivalMs);
       return;
@@ -179,6 +184,7 @@ export class StreamGuard {
     this.stats.layoutStrays += this.layoutRun.hold({ packet, raw, arrivalMs }, packet.sequenceNumber, arrivalMs);
     if (!this.layoutRun.confirmed) return;
     this.padded = padded;
+    this.csrcCount = csrcCount;
     if (!extended) this.alwaysExtended = false;
     for (const held of this.layoutRun.take()) this.pushTimed(held.packet, held.raw, held.arrivalMs);
   }
