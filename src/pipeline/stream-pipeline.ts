@@ -91,6 +91,8 @@ export interface StreamStats {
    * never filled beyond that allowance either.
    */
   trackReanchors: number;
+  /** Video: packets with a new timestamp right after a packet without the marker bit, nothing lost in between (a stray timestamp or a cleared marker); handled as a loss. */
+  frameBoundaryBreaks: number;
   nackRequests: number;
   keyframeRequests: number;
   ssrcChanges: number;
@@ -141,6 +143,9 @@ export class StreamPipeline {
   /** `nowMs` when the last sample was written. */
   private lastWriteMs = 0;
   private readonly latencyMs: number;
+  /** Video: timestamp of the last packet released, and whether it ended its frame (marker bit; true when nothing came yet or after a loss). */
+  private frameTimestamp = 0;
+  private frameEnded = true;
   /** Video: the last frame interval shorter than a gap, in timescale units (stated as each frame's duration). */
   private frameTicks: number;
   private waitingForKeyframe: boolean;
@@ -163,6 +168,7 @@ export class StreamPipeline {
     keyframesWritten: 0,
     framesDroppedWaitingForKeyframe: 0,
     framesDroppedOutOfOrder: 0,
+    frameBoundaryBreaks: 0,
     trackReanchors: 0,
     silenceSamples: 0,
     gaps: 0,
@@ -226,6 +232,13 @@ export class StreamPipeline {
       this.counters.packetsWrongPayloadType++;
       return;
     }
+    // Every payload format recorded has at least a descriptor byte; an empty payload without
+    // padding (a padding-only packet) is a broken packet, which must read as a loss, not as a
+    // fragment of nothing.
+    if (packet.payload.length === 0 && (raw[0]! & 0x20) === 0) {
+      this.counters.packetsMalformed++;
+      return;
+    }
     this.guard.push(packet, raw, arrivalMs);
   }
 
@@ -272,6 +285,7 @@ export class StreamPipeline {
     this.anchor = undefined;
     this.jitter.reset();
     this.depacketizer.reset();
+    this.frameEnded = true;
     if (this.spec.kind === 'video') {
       this.waitingForKeyframe = true;
       this.keyframes.needKeyframe(nowMs);
@@ -306,6 +320,7 @@ export class StreamPipeline {
       timestampRebases: this.guard.stats.timestampRebases,
       sequenceRestarts: j.restarts,
       trackReanchors: c.trackReanchors,
+      frameBoundaryBreaks: c.frameBoundaryBreaks,
       nackRequests: j.nackRequests,
       keyframeRequests: this.keyframes.stats.requests,
       ssrcChanges: c.ssrcChanges,
@@ -345,11 +360,13 @@ export class StreamPipeline {
     this.clockMapper = this.newClockMapper();
     this.anchor = undefined;
     this.depacketizer.reset();
+    this.frameEnded = true;
     // The new stream decodes from its first keyframe, which may not come unasked.
     if (this.spec.kind === 'video') this.waitForKeyframe();
   }
 
   private onOrderedPacket(packet: RtpPacket): void {
+    if (this.spec.kind === 'video') this.checkFrameBoundary(packet);
     const dropped = this.depacketizer.stats.framesDroppedIncomplete;
     this.depacketizer.push(packet, this.releasedTimestamps.unwrap(packet.timestamp));
     // A frame the depacketizer had to drop (malformed, sender error) breaks the reference chain as a loss does.
@@ -358,7 +375,23 @@ export class StreamPipeline {
     }
   }
 
+  /**
+   * Video: a frame's packets share its timestamp and the last one has the marker bit, so a new
+   * timestamp right after a packet without it, nothing lost in between, means one of them lies (a
+   * stray timestamp, a cleared marker): taken as a loss, since which frame is whole cannot be told.
+   */
+  private checkFrameBoundary(packet: RtpPacket): void {
+    if (!this.frameEnded && packet.timestamp !== this.frameTimestamp) {
+      this.counters.frameBoundaryBreaks++;
+      this.depacketizer.reset();
+      this.waitForKeyframe();
+    }
+    this.frameTimestamp = packet.timestamp;
+    this.frameEnded = packet.marker;
+  }
+
   private onLoss(count: number): void {
+    this.frameEnded = true; // the loss explains a missing marker
     this.depacketizer.reset();
     this.lostSinceWrite += count;
     // A lost packet breaks the reference chain: nothing decodes cleanly until the next keyframe.
@@ -390,6 +423,8 @@ export class StreamPipeline {
     // Audio frames must not overlap: one stamped a little ahead (within the guard's tolerance) ends after those that follow it.
     if (this.lastDts !== undefined && (dts <= this.lastDts || (this.silence !== undefined && dts < this.lastEnd))) {
       this.counters.framesDroppedOutOfOrder++;
+      // A video frame not written breaks the reference chain (one stamped ahead went before it).
+      if (this.spec.kind === 'video') this.waitForKeyframe();
       return;
     }
     if (this.lastDts !== undefined) this.noteGap(dts);

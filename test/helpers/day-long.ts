@@ -157,7 +157,7 @@ export async function simulateDay(options: DayLongOptions): Promise<DayLongResul
       if (firstMs !== firstMs) firstMs = fed.firstMs;
       lastMs = fed.lastMs;
     }
-    if (loop % DTX_EVERY === DTX_EVERY / 2) result.dtxSpans++;
+    if (loop % DTX_EVERY === DTX_EVERY / 2 && loop !== pauseLoop) result.dtxSpans++;
     while (sink.bytesWritten - sink.committedBytes > 4 * 2 ** 20 || sink.queuedBytes > 0) await sleep(1);
     if (until >= nextSampleMs || loop === loops - 1) {
       nextSampleMs += sampleEveryMs;

@@ -39,9 +39,10 @@ export function mutate(packet: Buffer, kind: Mutation, random: () => number, clo
     if (junk.length >= 2 && random() < 0.5) [junk[0], junk[1]] = [0x80 | (junk[0]! & 0x3f), packet[1]!];
     return junk;
   }
-  // Cut inside the header, or just after it (a payload of 0..2 bytes): where the cut is a header
-  // matter. A cut further into the payload is payload corruption, which only the codec can judge.
-  if (kind === 'truncation') return Buffer.from(packet.subarray(0, Math.min(packet.length - 1, Math.floor(random() * (headerBytes(packet) + 3)))));
+  // Cut inside the header, or right after it (an empty payload): a header matter. A cut into the
+  // payload is payload corruption, which only the codec can judge (an H264 FU-A or AV1 OBU
+  // fragment cut to 1-2 bytes still makes frames that fail to decode: the depacketizers' fuzz).
+  if (kind === 'truncation') return Buffer.from(packet.subarray(0, Math.min(packet.length - 1, Math.floor(random() * (headerBytes(packet) + 1)))));
   const p = Buffer.from(packet);
   const cc = p[0]! & 0x0f;
   switch (kind) {
