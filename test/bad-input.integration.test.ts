@@ -2,10 +2,16 @@
  * Bad input around a live recording through a real mediasoup worker: malformed and foreign
  * packets are counted drops (never exceptions into mediasoup's handlers), and an output or codec
  * that cannot work fails start() clearly and leaves nothing behind.
+ *
+ * Issue 10, defect 1, as the issue found it: one audio packet, then one video packet, whose RTP
+ * timestamp jumps by about 2^31, changed in the consumers' own 'rtp' events. Before the fix the MP4
+ * came out 12.4 hours long (2.2 million Opus frames of invented silence, 44,744 s per ffprobe).
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { types } from 'mediasoup';
 import { describe, expect, it } from 'vitest';
 import { Recorder, type RecorderSummary } from '../src/index.js';
@@ -13,6 +19,9 @@ import { ffmpegDecodeErrors, ffprobeStreams, parseMp4, tempDir } from './helpers
 import { h264OpusFixture, replayRig } from './helpers/replay.js';
 
 const { capture, truth } = h264OpusFixture();
+const FIXTURE_S = 20.02;
+/** Forward by just under 2^31 (a larger step would read as a step back, modulo 2^32). */
+const JUMP = 2 ** 31 - 4800;
 const CHILD = new URL('./helpers/record-child.ts', import.meta.url).pathname;
 
 async function transportIds(router: types.Router): Promise<string[]> {
@@ -53,6 +62,56 @@ describe('bad input to a live recording', () => {
       rig.close();
     }
   });
+
+  it('drops and counts one audio and one video packet whose timestamp jumps by ~2^31: the MP4 is as long as the session, made in real time (issue 10, defect 1)', async () => {
+    const rig = await replayRig(capture);
+    try {
+      const consumers: types.Consumer[] = [];
+      rig.router.observer.on('newtransport', (t: types.Transport) => t.observer.on('newconsumer', (c: types.Consumer) => consumers.push(c)));
+      const output = join(tempDir('ts-jump-'), 'out.mp4');
+      const recorder = new Recorder({ router: rig.router, producers: rig.replayer.producers, output });
+      const errors: Error[] = [];
+      recorder.on('error', (e) => errors.push(e));
+      await recorder.start();
+      // The 250th audio packet (5 s in) and the 400th video packet (~5 s in) get the jump, in
+      // place, before the recorder's own listener sees them.
+      const jumped: Record<string, number> = {};
+      for (const [kind, nth] of [['audio', 250], ['video', 400]] as const) {
+        let seen = 0;
+        consumers.find((c) => c.kind === kind)!.prependListener('rtp', (packet: Buffer) => {
+          if (++seen !== nth) return;
+          packet.writeUInt32BE((packet.readUInt32BE(4) + JUMP) >>> 0, 4);
+          jumped[kind] = packet.readUInt16BE(2);
+        });
+      }
+      const started = performance.now();
+      await rig.replayer.play();
+      await sleep(400);
+      const summary = await recorder.stop();
+      const sessionS = (performance.now() - started) / 1000;
+      expect(Object.keys(jumped).sort()).toEqual(['audio', 'video']);
+      expect(errors).toEqual([]);
+      // Real time (20 s) plus the stop; before the fix: 92 s.
+      expect(sessionS, `session took ${sessionS} s`).toBeLessThan(FIXTURE_S + 5);
+      const probe = ffprobeStreams(output);
+      const durationS = Number(probe.format.duration);
+      expect(Math.abs(durationS - FIXTURE_S), `MP4 of ${durationS} s`).toBeLessThan(0.2);
+      expect(summary.durationMs).toBeLessThan(FIXTURE_S * 1000 + 200);
+      expect(ffmpegDecodeErrors(output)).toBe('');
+      const audio = summary.streams.find((s) => s.kind === 'audio')!;
+      const video = summary.streams.find((s) => s.kind === 'video')!;
+      expect(audio.packetsTimestampJump).toBe(1);
+      expect(video.packetsTimestampJump).toBe(1);
+      // Silence only where wall-clock time passed: the dropped packet's 20 ms (if its NACKed
+      // retransmission did not make it back), nothing like hours.
+      expect(audio.silenceInsertedMs).toBeLessThanOrEqual(20);
+      const audioFrames = Number(probe.streams.find((s) => s.codec_type === 'audio')!.nb_read_frames);
+      expect(audioFrames).toBeGreaterThanOrEqual(truth.audio.encoded.packets - 1);
+      expect(audioFrames).toBeLessThanOrEqual(truth.audio.encoded.packets);
+    } finally {
+      rig.close();
+    }
+  }, 240_000);
 
   it('cuts a file whose disk filled up back to its last whole fragment, which plays', () => {
     // A real file and a real kernel error: the child may write at most 300 kB (RLIMIT_FSIZE), so
@@ -107,5 +166,4 @@ describe('bad input to a live recording', () => {
       rig.close();
     }
   });
-;
 });

@@ -301,24 +301,54 @@ describe('JitterBuffer', () => {
   });
 
   describe('huge jumps', () => {
-    it('treats a huge forward jump as a restart: reports the skipped packets once, sends no NACK', () => {
+    it('holds a packet far ahead until packets in sequence confirm it, then takes it as a new numbering: nothing counted lost, no NACK', () => {
       const h = harness({ maxJump: 1000 });
       h.push(1, 0);
       h.push(3, 0); // 2 missing
       expect(h.take()).toEqual([]);
-      expect(h.push(3000, 10)).toEqual([
+      expect(h.push(3000, 10)).toEqual([]);
+      expect(h.push(3001, 11)).toEqual([]);
+      expect(h.push(3002, 12)).toEqual([
         { loss: 2, count: 1 },
         { packet: 3, ext: 3 },
-        { loss: 4, count: 2996 },
-        { packet: 3000, ext: 3000 },
+        { loss: 4, count: 0 },
+        { packet: 3000, ext: 4 },
+        { packet: 3001, ext: 5 },
+        { packet: 3002, ext: 6 },
       ]);
-      expect(released(h.push(3001, 11))).toEqual([3001]);
-      expect(h.jb.stats).toMatchObject({ restarts: 1, lost: 2997 });
+      expect(released(h.push(3003, 13))).toEqual([3003]);
+      expect(h.jb.stats).toMatchObject({ restarts: 1, lost: 1, strays: 0, late: 0 });
       expect(h.jb.stats.nackRequests).toBe(1); // only seq 2, before the jump
     });
 
-    it('still NACKs a jump of exactly maxJump', () => {
-      const h = harness({ maxJump: 100 });
+    it('drops one packet thousands ahead as a stray: no loss, no NACK, the stream goes on untouched (issue 10, defect 2)', () => {
+      const h = harness({ maxJump: 1000 });
+      for (let s = 100; s < 110; s++) h.push(s, s);
+      expect(h.push(110 + 59_000, 110)).toEqual([]);
+      const events = [111, 112, 113, 114].flatMap((s) => h.push(s - 1, s));
+      expect(events).toEqual([110, 111, 112, 113].map((s) => ({ packet: s, ext: s })));
+      expect(h.jb.stats).toMatchObject({ strays: 1, lost: 0, nackRequests: 0, restarts: 0, released: 14 });
+      // A stray ahead by less than maxJump but more than the reorder window: the same.
+      expect(h.push(114 + 500, 120)).toEqual([]);
+      for (let s = 114; s < 120; s++) expect(h.push(s, 121 + s)).toEqual([{ packet: s, ext: s }]);
+      expect(h.jb.stats).toMatchObject({ strays: 2, lost: 0, nackRequests: 0 });
+      expect(h.jb.stats.received).toBe(h.jb.stats.released + h.jb.stats.strays);
+    });
+
+    it('takes a confirmed loss burst longer than the reorder window as a gap: NACKed, then lost', () => {
+      const h = harness({ maxJump: 1000, maxUnconfirmedJump: 100, latencyMs: 100 });
+      h.push(0, 0);
+      expect(h.push(300, 10)).toEqual([]);
+      expect(h.push(301, 11)).toEqual([]);
+      const events = h.push(302, 12);
+      expect(nacks(events)).toHaveLength(1);
+      expect(nacks(events)[0]).toHaveLength(299);
+      expect(h.poll(200)).toEqual([{ loss: 1, count: 299 }, ...[300, 301, 302].map((s) => ({ packet: s, ext: s }))]);
+      expect(h.jb.stats).toMatchObject({ restarts: 0, lost: 299, strays: 0 });
+    });
+
+    it('still NACKs a jump of exactly maxUnconfirmedJump at once', () => {
+      const h = harness({ maxJump: 1000, maxUnconfirmedJump: 100 });
       h.push(0, 0);
       const events = h.push(100, 0);
       expect(nacks(events)[0]).toHaveLength(99);
@@ -328,22 +358,51 @@ describe('JitterBuffer', () => {
     it('takes a run of packets far behind as a restart with lower numbers, but not one straggler', () => {
       const h = harness({ maxJump: 1000 });
       for (let s = 20000; s < 20010; s++) h.push(s, s);
-      // A lone old packet is late.
+      // A lone old packet is dropped as a stray once the stream goes on.
       expect(h.push(15000, 0)).toEqual([]);
-      expect(released(h.push(20010, 0))).toEqual([20010]);
-      // The sender restarted at 5000: the first packets are dropped while this is confirmed ...
+      for (let s = 20010; s < 20013; s++) expect(released(h.push(s, 0))).toEqual([s]);
+      expect(h.jb.stats.strays).toBe(1);
+      // The sender restarted at 5000: held while it is confirmed ...
       expect(h.push(5000, 1)).toEqual([]);
       expect(h.push(5001, 2)).toEqual([]);
-      expect(h.push(5002, 3)).toEqual([]);
-      // ... then reported lost, and numbering continues upwards.
-      expect(h.push(5003, 4)).toEqual([
-        { loss: 20011, count: 3 },
-        { packet: 5003, ext: 20014 },
+      // ... then taken in, numbering going on upwards, nothing counted lost.
+      expect(h.push(5002, 3)).toEqual([
+        { loss: 20013, count: 0 },
+        { packet: 5000, ext: 20013 },
+        { packet: 5001, ext: 20014 },
+        { packet: 5002, ext: 20015 },
       ]);
-      expect(h.push(5004, 5)).toEqual([{ packet: 5004, ext: 20015 }]);
+      expect(h.push(5003, 5)).toEqual([{ packet: 5003, ext: 20016 }]);
       // NACKs use the wire numbers of the new numbering.
-      expect(h.push(5006, 6)).toEqual([{ nack: [5005] }]);
-      expect(h.jb.stats).toMatchObject({ restarts: 1, late: 4, lost: 3 });
+      expect(h.push(5005, 6)).toEqual([{ nack: [5004] }]);
+      expect(h.jb.stats).toMatchObject({ restarts: 1, late: 0, lost: 0, strays: 1 });
+    });
+
+    it('drops packets on probation at flush() and reset(), counting them', () => {
+      const h = harness();
+      h.push(1, 0);
+      h.push(40_000, 1);
+      h.jb.flush();
+      expect(h.take()).toEqual([]);
+      h.push(30_000, 2);
+      h.jb.reset();
+      expect(h.jb.stats.strays).toBe(2);
+      expect(h.push(7, 3)).toEqual([{ packet: 7, ext: 7 }]);
+    });
+
+    it('a run of random 16-bit sequence numbers (junk) costs no loss, NACK or restart, however long', () => {
+      const random = rng(7);
+      const h = harness();
+      let seq = 1000;
+      let t = 0;
+      for (let k = 0; k < 20_000; k++) {
+        h.push(seq++, (t += 1));
+        if (random() < 0.2) h.push(Math.floor(random() * 65536), t);
+      }
+      h.jb.flush();
+      expect(h.jb.stats).toMatchObject({ lost: 0, restarts: 0 });
+      expect(h.jb.stats.released).toBe(20_000);
+      expect(h.jb.stats.strays).toBeGreaterThan(3000);
     });
   });
 

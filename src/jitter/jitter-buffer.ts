@@ -1,4 +1,5 @@
 import type { RtpPacket } from '../rtp/packet.js';
+import { ProbationRun } from '../rtp/probation.js';
 import { SequenceUnwrapper } from '../rtp/unwrap.js';
 
 /**
@@ -7,6 +8,12 @@ import { SequenceUnwrapper } from '../rtp/unwrap.js';
  * extended sequence number, so an in-order packet costs a few field reads and one callback, with
  * no allocation; gaps are kept as ranges (a loss burst is one record), so work on the loss path
  * scales with the number of gaps, not of packets. Time is only ever passed in: no clock is read.
+ *
+ * A packet far from the stream's numbering (ahead by more than maxUnconfirmedJump, or behind by
+ * more than maxJump) is held on probation (RFC 3550's MIN_SEQUENTIAL, see rtp/probation.ts) rather
+ * than opening a gap of thousands of packets to NACK and count as lost: packets in sequence after
+ * it confirm it (a loss burst, or the sender's new numbering), packets of the current numbering
+ * refute it (a stray: dropped and counted).
  */
 
 export interface JitterBufferOptions {
@@ -20,15 +27,21 @@ export interface JitterBufferOptions {
   initialRttMs?: number;
   /** Most packets held at once, counted as the span of sequence numbers from the oldest missing one to the newest received; default 1024. When a new packet would exceed it, the oldest gap is given up. */
   capacity?: number;
-  /** Largest forward jump, in packets, treated as a gap to recover; a larger one is a stream restart (skipped packets reported as lost once, no NACKs). Default 1000, and never more than capacity - 1. */
+  /** Largest forward jump, in packets, treated as a gap to recover; a larger one (once confirmed) is a new numbering: nothing counted lost, no NACKs. Also the largest backward distance taken as a late packet rather than a possible new numbering. Default 1000, and never more than capacity - 1. */
   maxJump?: number;
+  /** Largest forward jump, in packets, taken as a gap at once; a larger one is held until packets in sequence after it confirm it. Default 100 (RFC 3550's MAX_MISORDER), and never more than maxJump. */
+  maxUnconfirmedJump?: number;
 }
 
 /** Where the buffer's results go. Callbacks must not call back into the same buffer. */
 export interface JitterBufferOutput {
   /** A packet released in sequence order; each extended sequence number is released at most once. */
   onPacket(packet: RtpPacket, extSeq: number): void;
-  /** Packets `firstExtSeq` .. `firstExtSeq + count - 1` are given up; called before the packet that follows them is released. */
+  /**
+   * Packets `firstExtSeq` .. `firstExtSeq + count - 1` are given up; called before the packet that
+   * follows them is released. `count` 0: a discontinuity, the sender's numbering restarted (nothing
+   * is known lost, but what follows does not continue what came before).
+   */
   onLoss(firstExtSeq: number, count: number): void;
   /** 16-bit sequence numbers to NACK now; the caller packs them into an RTCP generic NACK (RFC 4585). The array is the callee's to keep. */
   sendNack(sequenceNumbers: number[]): void;
@@ -42,9 +55,11 @@ export interface JitterBufferStats {
   released: number;
   /** Packets dropped because the same sequence number was already held or released. */
   duplicates: number;
-  /** Packets dropped because their sequence number had already been passed (given up as lost, or older than the first packet); also the first few packets of a backward restart, dropped while it is confirmed. */
+  /** Packets dropped because their sequence number had already been passed (given up as lost, or older than the first packet). */
   late: number;
-  /** Sequence numbers reported through onLoss (given-up gaps, capacity overflow, restarts). */
+  /** Packets dropped because their sequence number was far from the stream's and no packets in sequence with it followed (strays, e.g. a corrupted header). */
+  strays: number;
+  /** Sequence numbers reported through onLoss (given-up gaps, capacity overflow). */
   lost: number;
   /** Packets that arrived after a later packet, in time to be released in order. */
   reordered: number;
@@ -54,7 +69,7 @@ export interface JitterBufferStats {
   nackRequests: number;
   /** sendNack calls. */
   nackMessages: number;
-  /** Huge jumps handled as a stream restart. */
+  /** Confirmed jumps beyond maxJump (either way), handled as a new numbering. */
   restarts: number;
   /** Pushes that made the buffer give up gaps to stay within capacity. */
   overflows: number;
@@ -67,10 +82,6 @@ const RTT_GAIN = 1 / 8;
 const RTT_VAR_GAIN = 1 / 4;
 /** Deviations added to the smoothed RTT for the retry spacing. TCP uses 4; 2 keeps a retry or two within a 150 ms latency. */
 const RTT_VAR_FACTOR = 2;
-/** Consecutive, increasing far-behind packets needed to accept a backward restart: stragglers of the old numbering should not restart the stream. */
-const BACKWARD_RESTART_CONFIRM = 4;
-/** Largest step between two of those packets for them to count as consecutive. */
-const BACKWARD_RESTART_SPAN = 64;
 
 /** A run of sequence numbers found missing together; they share detection time and NACK schedule. */
 class Gap {
@@ -112,6 +123,7 @@ export class JitterBuffer {
     released: 0,
     duplicates: 0,
     late: 0,
+    strays: 0,
     lost: 0,
     reordered: 0,
     recovered: 0,
@@ -126,6 +138,7 @@ export class JitterBuffer {
   private readonly maxNackRetries: number;
   private readonly capacity: number;
   private readonly maxJump: number;
+  private readonly maxUnconfirmedJump: number;
   private readonly mask: number;
   private readonly unwrapper = new SequenceUnwrapper();
   /** Added to unwrapped sequence numbers; changes only at a backward restart, to keep numbering increasing. */
@@ -150,9 +163,8 @@ export class JitterBuffer {
   private rttVar = 0;
   private rttSampled = false;
   private lastNowMs = 0;
-  private farBehindCount = 0;
-  private farBehindFirst = 0;
-  private farBehindLast = 0;
+  /** Packets far from the numbering, held until confirmed or refuted. */
+  private readonly probation = new ProbationRun<RtpPacket>();
 
   /** @throws RangeError for options out of range (a programming error, not stream data). */
   constructor(
@@ -170,6 +182,8 @@ export class JitterBuffer {
     if (!Number.isInteger(this.capacity) || this.capacity < 2 || this.capacity > 32768) throw new RangeError(`capacity ${this.capacity} must be an integer in 2..32768`);
     this.maxJump = Math.min(options.maxJump ?? 1000, this.capacity - 1);
     if (!(this.maxJump >= 1)) throw new RangeError(`maxJump ${options.maxJump} must be >= 1`);
+    this.maxUnconfirmedJump = Math.min(options.maxUnconfirmedJump ?? 100, this.maxJump);
+    if (!(this.maxUnconfirmedJump >= 1)) throw new RangeError(`maxUnconfirmedJump ${options.maxUnconfirmedJump} must be >= 1`);
     let size = 2;
     while (size < this.capacity) size *= 2;
     this.mask = size - 1;
@@ -195,10 +209,11 @@ export class JitterBuffer {
    */
   push(packet: RtpPacket, arrivalMs: number): void {
     this.stats.received++;
-    const ext = this.unwrapper.unwrap(packet.sequenceNumber) + this.extOffset;
+    const ext = this.unwrapper.peek(packet.sequenceNumber) + this.extOffset;
     if (ext === this.next && this.highest < ext) {
       // Common case: in order with nothing held.
-      this.farBehindCount = 0;
+      this.unwrapper.unwrap(packet.sequenceNumber);
+      if (this.probation.size > 0) this.stats.strays += this.probation.rival();
       this.highest = ext;
       this.next = ext + 1;
       this.slotSeq[ext & this.mask] = ext;
@@ -238,9 +253,10 @@ export class JitterBuffer {
     return deadline;
   }
 
-  /** Releases everything held, reporting the gaps among it as lost (at stop). Later pushes continue the sequence. */
+  /** Releases everything held, reporting the gaps among it as lost (at stop); packets on probation are dropped as strays. Later pushes continue the sequence. */
   flush(): void {
-    while (this.gapCount > 0) this.giveUpHeadGap();
+    this.stats.strays += this.probation.clear();
+    this.giveUpAllGaps();
   }
 
   /**
@@ -257,7 +273,7 @@ export class JitterBuffer {
     this.gapHead = 0;
     this.gapCount = 0;
     this.deadlineStale = true;
-    this.farBehindCount = 0;
+    this.stats.strays += this.probation.clear();
   }
 
   private pushSlow(packet: RtpPacket, ext: number, arrivalMs: number): void {
@@ -265,29 +281,45 @@ export class JitterBuffer {
       // First packet: it sets the base.
       this.next = ext;
       this.highest = ext - 1;
-    } else if (this.gapCount > 0) {
-      this.poll(arrivalMs);
-    }
-    this.lastNowMs = arrivalMs;
-    if (ext < this.next) {
-      this.pushBehind(packet, ext);
+    } else if (ext - this.highest > this.maxUnconfirmedJump || this.next - ext > this.maxJump) {
+      this.pushFar(packet, arrivalMs);
       return;
     }
-    this.farBehindCount = 0;
+    if (this.probation.size > 0) this.stats.strays += this.probation.rival();
+    this.unwrapper.unwrap(packet.sequenceNumber);
+    this.pushNear(packet, ext, arrivalMs);
+  }
+
+  /** A packet within reach of the numbering: in order, late, a duplicate, or opening a gap. */
+  private pushNear(packet: RtpPacket, ext: number, arrivalMs: number): void {
+    if (this.gapCount > 0) this.poll(arrivalMs);
+    this.lastNowMs = arrivalMs;
+    if (ext < this.next) {
+      if (this.slotSeq[ext & this.mask] === ext) this.stats.duplicates++;
+      else this.stats.late++;
+      return;
+    }
     if (ext <= this.highest) this.fillHole(packet, ext, arrivalMs);
     else this.pushAhead(packet, ext, arrivalMs);
   }
 
-  /** A packet older than the next one due: a duplicate, a late one, or the start of a backward restart. */
-  private pushBehind(packet: RtpPacket, ext: number): void {
-    if (this.next - ext > this.maxJump) {
-      if (this.confirmBackwardRestart(ext)) this.restartBackward(packet, ext);
-      else this.stats.late++;
-      return;
+  /** A packet far from the numbering: held on probation; once confirmed, the run is taken in. */
+  private pushFar(packet: RtpPacket, arrivalMs: number): void {
+    this.stats.strays += this.probation.hold(packet, packet.sequenceNumber, arrivalMs);
+    if (!this.probation.confirmed) return;
+    const run = this.probation.take();
+    const ext = this.unwrapper.peek(run[0]!.sequenceNumber) + this.extOffset;
+    if (ext <= this.highest || ext - this.highest > this.maxJump) {
+      // A new numbering: extended numbers go on from `next`, so they keep increasing; nothing is
+      // counted lost, but downstream hears that what follows does not continue what came before.
+      this.giveUpAllGaps();
+      this.stats.restarts++;
+      this.output.onLoss(this.next, 0);
+      this.unwrapper.reset();
+      this.extOffset = this.next - this.unwrapper.peek(run[0]!.sequenceNumber);
     }
-    this.farBehindCount = 0;
-    if (this.slotSeq[ext & this.mask] === ext) this.stats.duplicates++;
-    else this.stats.late++;
+    // Else a loss burst longer than maxUnconfirmedJump: a gap like any other.
+    for (const p of run) this.pushNear(p, this.unwrapper.unwrap(p.sequenceNumber) + this.extOffset, arrivalMs);
   }
 
   /** A packet inside the held span: fills a hole unless it is already held. */
@@ -319,14 +351,6 @@ export class JitterBuffer {
   /** A packet beyond the highest: opens a gap if it skipped any, or restarts on a huge jump. */
   private pushAhead(packet: RtpPacket, ext: number, arrivalMs: number): void {
     const jump = ext - this.highest;
-    if (jump > this.maxJump) {
-      this.flush();
-      this.stats.restarts++;
-      this.reportLoss(this.next, ext - this.next);
-      this.highest = ext;
-      this.releaseOne(packet, ext);
-      return;
-    }
     if (ext - this.next >= this.capacity) {
       this.stats.overflows++;
       // Terminates: with no gap left, next = highest + 1 and ext - next < maxJump < capacity.
@@ -362,34 +386,8 @@ export class JitterBuffer {
     }
   }
 
-  /** True once enough far-behind packets in a row look like a new, lower numbering rather than stragglers. */
-  private confirmBackwardRestart(ext: number): boolean {
-    if (this.farBehindCount > 0 && ext > this.farBehindLast && ext - this.farBehindLast <= BACKWARD_RESTART_SPAN) {
-      this.farBehindCount++;
-    } else {
-      this.farBehindCount = 1;
-      this.farBehindFirst = ext;
-    }
-    this.farBehindLast = ext;
-    return this.farBehindCount >= BACKWARD_RESTART_CONFIRM;
-  }
-
-  /**
-   * The sender restarted with lower sequence numbers. Renumbers so that extended numbers keep
-   * increasing, and reports the new numbering's packets before this one (dropped, and counted
-   * late, while confirming) as lost, so downstream hears of the discontinuity.
-   */
-  private restartBackward(packet: RtpPacket, ext: number): void {
-    const skipped = ext - this.farBehindFirst;
-    this.farBehindCount = 0;
-    this.flush();
-    this.stats.restarts++;
-    const newExt = this.next + skipped;
-    if (skipped > 0) this.reportLoss(this.next, skipped);
-    this.unwrapper.reset();
-    this.extOffset = newExt - this.unwrapper.unwrap(packet.sequenceNumber);
-    this.highest = newExt;
-    this.releaseOne(packet, newExt);
+  private giveUpAllGaps(): void {
+    while (this.gapCount > 0) this.giveUpHeadGap();
   }
 
   /** Gives up the oldest gap: its missing runs are reported lost, the packets among and behind it released. */

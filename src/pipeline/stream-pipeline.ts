@@ -7,6 +7,7 @@ import type { Mp4Sample } from '../mux/mp4/track.js';
 import { ClockMapper } from '../rtp/clock-mapper.js';
 import { parseRtpPacket, type RtpPacket } from '../rtp/packet.js';
 import { findHeaderExtension, rotationOf } from '../rtp/header-extension.js';
+import { StreamGuard } from '../rtp/stream-guard.js';
 import { TimestampUnwrapper } from '../rtp/unwrap.js';
 import type { RecordingClock } from './recording-clock.js';
 import type { StreamSpec } from './stream-spec.js';
@@ -72,6 +73,26 @@ export interface StreamStats {
   packetsRecovered: number;
   packetsLate: number;
   packetsDuplicate: number;
+  /** Packets dropped because their SSRC was not the track's and no packets in sequence confirmed it as the track's new one (strays). */
+  packetsStraySsrc: number;
+  /** Packets dropped because their RTP timestamp disagreed with their arrival time by far more than jitter, unconfirmed by packets in sequence. */
+  packetsTimestampJump: number;
+  /** Packets dropped because their sequence number was far from the stream's, unconfirmed by packets in sequence. */
+  packetsSequenceStray: number;
+  /** Packets dropped because their header layout was not the stream's (padded in a stream that does not pad, or the reverse; another CSRC count; no extension block where every packet so far had one), unconfirmed by packets in sequence: the payload would start or end in the wrong place. */
+  packetsLayoutStray: number;
+  /** Confirmed timestamp discontinuities: the stream's timestamps were rebased to go on from arrival time. */
+  timestampRebases: number;
+  /** Confirmed sequence-number discontinuities (a jump beyond the jitter buffer's maxJump): a new numbering, nothing counted lost. */
+  sequenceRestarts: number;
+  /**
+   * Frames that landed further ahead of the track than wall-clock time since the last sample
+   * allows (a jump no packet check caught): the track was re-anchored to wall-clock time. Silence is
+   * never filled beyond that allowance either.
+   */
+  trackReanchors: number;
+  /** Video: packets with a new timestamp right after a packet without the marker bit, nothing lost in between (a stray timestamp or a cleared marker); handled as a loss. */
+  frameBoundaryBreaks: number;
   nackRequests: number;
   keyframeRequests: number;
   ssrcChanges: number;
@@ -103,6 +124,8 @@ export interface StreamPipelineOutput {
 }
 
 const OPUS_SILENCE_SAMPLES = 960; // 20 ms at 48 kHz
+/** Added to the wall-clock time since the last sample for how far ahead the next may land, in ms: the jitter buffer's hold and timing jitter on top. */
+const WALL_CLOCK_SLACK_MS = 1000;
 
 /**
  * One RTP stream from packet to muxer sample: parse -> jitter buffer -> depacketizer -> keyframe
@@ -111,14 +134,22 @@ const OPUS_SILENCE_SAMPLES = 960; // 20 ms at 48 kHz
  * same pipeline runs live and over captures.
  */
 export class StreamPipeline {
+  private readonly guard: StreamGuard;
   private readonly jitter: JitterBuffer;
   private readonly depacketizer: Depacketizer;
   private readonly keyframes: KeyframeRequester;
   private readonly arrivalTimestamps = new TimestampUnwrapper();
   private readonly releasedTimestamps = new TimestampUnwrapper();
   private clockMapper: ClockMapper;
-  private ssrc: number | undefined;
   private nowMs = 0;
+  /** `nowMs` when the last sample was written. */
+  private lastWriteMs = 0;
+  private readonly latencyMs: number;
+  /** Video: timestamp of the last packet released, and whether it ended its frame (marker bit; true when nothing came yet or after a loss). */
+  private frameTimestamp = 0;
+  private frameEnded = true;
+  /** Video: the last frame interval shorter than a gap, in timescale units (stated as each frame's duration). */
+  private frameTicks: number;
   private waitingForKeyframe: boolean;
   /** Track time (timescale units) of the last sample and its end; undefined until the first sample. */
   private lastDts: number | undefined;
@@ -140,6 +171,8 @@ export class StreamPipeline {
     keyframesWritten: 0,
     framesDroppedWaitingForKeyframe: 0,
     framesDroppedOutOfOrder: 0,
+    frameBoundaryBreaks: 0,
+    trackReanchors: 0,
     silenceSamples: 0,
     gaps: 0,
     gapTicks: 0,
@@ -159,12 +192,17 @@ export class StreamPipeline {
     private readonly feedback: StreamFeedback | undefined,
     options: StreamPipelineOptions = {},
   ) {
+    this.latencyMs = options.latencyMs ?? 300;
+    this.guard = new StreamGuard(spec.clockRate, {
+      onPacket: (packet, raw, arrivalMs) => this.onGuardedPacket(packet, raw, arrivalMs),
+      onSsrcChange: () => this.onSsrcChange(),
+    });
     this.jitter = new JitterBuffer(
-      { latencyMs: options.latencyMs ?? 300, nack: (options.nack ?? true) && feedback !== undefined },
+      { latencyMs: this.latencyMs, nack: (options.nack ?? true) && feedback !== undefined },
       {
         onPacket: (packet) => this.onOrderedPacket(packet),
         onLoss: (_first, count) => this.onLoss(count),
-        sendNack: (sequenceNumbers) => this.feedback?.sendNack(this.ssrc ?? 0, sequenceNumbers),
+        sendNack: (sequenceNumbers) => this.feedback?.sendNack(this.guard.ssrc ?? 0, sequenceNumbers),
       },
     );
     const onFrame = (frame: Frame): void => this.onFrame(frame);
@@ -178,6 +216,7 @@ export class StreamPipeline {
     this.driftToleranceTicks = ((options.driftToleranceMs ?? 40) * spec.clockRate) / 1000;
     this.gapThresholdTicks = ((options.gapThresholdMs ?? 500) * spec.clockRate) / 1000;
     this.waitingForKeyframe = spec.kind === 'video';
+    this.frameTicks = Math.round(spec.clockRate / 30);
     this.silence = spec.codec === 'opus' ? opusSilencePacket(spec.channels === 1 ? 1 : 2) : undefined;
   }
 
@@ -196,7 +235,18 @@ export class StreamPipeline {
       this.counters.packetsWrongPayloadType++;
       return;
     }
-    if (packet.ssrc !== this.ssrc) this.onSsrc(packet.ssrc);
+    // Every payload format recorded has at least a descriptor byte; an empty payload without
+    // padding (a padding-only packet) is a broken packet, which must read as a loss, not as a
+    // fragment of nothing.
+    if (packet.payload.length === 0 && (raw[0]! & 0x20) === 0) {
+      this.counters.packetsMalformed++;
+      return;
+    }
+    this.guard.push(packet, raw, arrivalMs);
+  }
+
+  /** A packet the guard let through: of the track's SSRC, its timestamp in line with arrival time. */
+  private onGuardedPacket(packet: RtpPacket, raw: Buffer, arrivalMs: number): void {
     if (this.spec.videoOrientationExtensionId !== undefined && packet.extensionLength > 0) {
       const orientation = findHeaderExtension(raw, packet, this.spec.videoOrientationExtensionId);
       if (orientation) this.rotation = rotationOf(orientation);
@@ -207,7 +257,7 @@ export class StreamPipeline {
 
   /** An RTCP sender report of this stream: NTP time in ms and the 32-bit RTP timestamp it matches. */
   senderReport(ntpMs: number, rtpTimestamp: number): void {
-    this.clockMapper.onSenderReport(ntpMs, rtpTimestamp);
+    this.clockMapper.onSenderReport(ntpMs, this.guard.rebased(rtpTimestamp));
   }
 
   /** Runs due timers (held packets, NACK retries, keyframe retries). */
@@ -249,6 +299,7 @@ export class StreamPipeline {
     this.anchor = undefined;
     this.jitter.reset();
     this.depacketizer.reset();
+    this.frameEnded = true;
     if (this.spec.kind === 'video') {
       this.waitingForKeyframe = true;
       this.keyframes.needKeyframe(nowMs);
@@ -257,6 +308,7 @@ export class StreamPipeline {
 
   /** End of input: releases what the jitter buffer still holds, and brings audio level with wall-clock time. */
   finish(): void {
+    this.guard.flush();
     this.jitter.flush();
     this.catchUpAtEnd();
   }
@@ -275,6 +327,14 @@ export class StreamPipeline {
       packetsRecovered: j.recovered,
       packetsLate: j.late,
       packetsDuplicate: j.duplicates,
+      packetsStraySsrc: this.guard.stats.straySsrc,
+      packetsTimestampJump: this.guard.stats.timestampJumps,
+      packetsSequenceStray: j.strays,
+      packetsLayoutStray: this.guard.stats.layoutStrays,
+      timestampRebases: this.guard.stats.timestampRebases,
+      sequenceRestarts: j.restarts,
+      trackReanchors: c.trackReanchors,
+      frameBoundaryBreaks: c.frameBoundaryBreaks,
       nackRequests: j.nackRequests,
       keyframeRequests: this.keyframes.stats.requests,
       ssrcChanges: c.ssrcChanges,
@@ -305,24 +365,23 @@ export class StreamPipeline {
     return this.counters.framesDroppedWaitingForKeyframe + this.depacketizer.stats.framesDroppedIncomplete;
   }
 
-  private onSsrc(ssrc: number): void {
-    if (this.ssrc !== undefined) {
-      // A new sender stream for the same track: its numbers start afresh, the track continues.
-      this.counters.ssrcChanges++;
-      this.jitter.flush();
-      this.jitter.reset();
-      this.arrivalTimestamps.reset();
-      this.releasedTimestamps.reset();
-      this.clockMapper = this.newClockMapper();
-      this.anchor = undefined;
-      this.depacketizer.reset();
-      // The new stream decodes from its first keyframe, which may not come unasked.
-      if (this.spec.kind === 'video') this.waitForKeyframe();
-    }
-    this.ssrc = ssrc;
+  /** A new sender stream for the same track (confirmed by the guard): its numbers start afresh, the track continues. */
+  private onSsrcChange(): void {
+    this.counters.ssrcChanges++;
+    this.jitter.flush();
+    this.jitter.reset();
+    this.arrivalTimestamps.reset();
+    this.releasedTimestamps.reset();
+    this.clockMapper = this.newClockMapper();
+    this.anchor = undefined;
+    this.depacketizer.reset();
+    this.frameEnded = true;
+    // The new stream decodes from its first keyframe, which may not come unasked.
+    if (this.spec.kind === 'video') this.waitForKeyframe();
   }
 
   private onOrderedPacket(packet: RtpPacket): void {
+    if (this.spec.kind === 'video') this.checkFrameBoundary(packet);
     const dropped = this.depacketizer.stats.framesDroppedIncomplete;
     this.depacketizer.push(packet, this.releasedTimestamps.unwrap(packet.timestamp));
     // A frame the depacketizer had to drop (malformed, sender error) breaks the reference chain as a loss does.
@@ -331,7 +390,23 @@ export class StreamPipeline {
     }
   }
 
+  /**
+   * Video: a frame's packets share its timestamp and the last one has the marker bit, so a new
+   * timestamp right after a packet without it, nothing lost in between, means one of them lies (a
+   * stray timestamp, a cleared marker): taken as a loss, since which frame is whole cannot be told.
+   */
+  private checkFrameBoundary(packet: RtpPacket): void {
+    if (!this.frameEnded && packet.timestamp !== this.frameTimestamp) {
+      this.counters.frameBoundaryBreaks++;
+      this.depacketizer.reset();
+      this.waitForKeyframe();
+    }
+    this.frameTimestamp = packet.timestamp;
+    this.frameEnded = packet.marker;
+  }
+
   private onLoss(count: number): void {
+    this.frameEnded = true; // the loss explains a missing marker
     this.depacketizer.reset();
     this.lostSinceWrite += count;
     // A lost packet breaks the reference chain: nothing decodes cleanly until the next keyframe.
@@ -353,9 +428,18 @@ export class StreamPipeline {
       this.waitingForKeyframe = false;
       this.keyframes.keyframeReceived(this.nowMs);
     }
-    const dts = this.trackTime(frame.timestamp);
-    if (this.lastDts !== undefined && dts <= this.lastDts) {
+    let dts = this.trackTime(frame.timestamp);
+    if (this.lastDts !== undefined && dts - this.lastEnd > this.wallClockAllowanceTicks()) {
+      // Further ahead than wall-clock time can explain: a jump no packet check caught.
+      this.counters.trackReanchors++;
+      this.anchor = undefined;
+      dts = this.trackTime(frame.timestamp);
+    }
+    // Audio frames must not overlap: one stamped a little ahead (within the guard's tolerance) ends after those that follow it.
+    if (this.lastDts !== undefined && (dts <= this.lastDts || (this.silence !== undefined && dts < this.lastEnd))) {
       this.counters.framesDroppedOutOfOrder++;
+      // A video frame not written breaks the reference chain (one stamped ahead went before it).
+      if (this.spec.kind === 'video') this.waitForKeyframe();
       return;
     }
     if (this.lastDts !== undefined) this.noteGap(dts);
@@ -446,24 +530,45 @@ export class StreamPipeline {
     });
   }
 
-  /** Audio holes (DTX, loss, a paused sender) become Opus silence so players never stall on them. */
+  /**
+   * How far past the last sample's end, in timescale units, the next sample may land: the
+   * wall-clock time since the last sample was written, plus slack for the jitter buffer's hold.
+   */
+  private wallClockAllowanceTicks(): number {
+    return ((this.nowMs - this.lastWriteMs + this.latencyMs + WALL_CLOCK_SLACK_MS) * this.spec.clockRate) / 1000;
+  }
+
+  /**
+   * Audio holes (DTX, loss, a paused sender) become Opus silence so players never stall on them;
+   * never more than wall-clock time allows, whatever the timestamps say, so no timestamp can make
+   * this loop long.
+   */
   private fillSilence(dts: number): void {
-    for (let t = this.lastEnd; dts - t >= OPUS_SILENCE_SAMPLES; t += OPUS_SILENCE_SAMPLES) {
+    const end = Math.min(dts, this.lastEnd + this.wallClockAllowanceTicks());
+    for (let t = this.lastEnd; end - t >= OPUS_SILENCE_SAMPLES; t += OPUS_SILENCE_SAMPLES) {
       this.counters.silenceSamples += OPUS_SILENCE_SAMPLES;
       this.write({ dts: t, data: this.silence!, keyframe: true, duration: OPUS_SILENCE_SAMPLES });
     }
   }
 
   private write(sample: Mp4Sample): void {
+    this.lastWriteMs = this.nowMs;
     this.lostSinceWrite = 0;
     this.droppedAtWrite = this.framesDropped();
     this.counters.framesWritten++;
     if (sample.keyframe && this.spec.kind === 'video') this.counters.keyframesWritten++;
     this.counters.bytes += sample.data.length;
     this.firstDts ??= sample.dts;
-    const interval = this.lastDts === undefined ? 1 : sample.dts - this.lastDts;
+    const first = this.lastDts === undefined;
+    const interval = first ? 1 : sample.dts - this.lastDts!;
     this.lastDts = sample.dts;
     this.lastEnd = sample.dts + (sample.duration ?? interval);
+    if (sample.duration === undefined && this.spec.kind === 'video') {
+      // The muxers give the last frame of a file its stated duration, else the interval before it,
+      // which after a hole (waiting for a keyframe) would stretch the file past the session.
+      if (!first && interval < this.gapThresholdTicks) this.frameTicks = interval;
+      sample.duration = this.frameTicks;
+    }
     this.output.onSample(sample);
   }
 }

@@ -16,17 +16,22 @@ export class SequenceUnwrapper {
 
   /** Extends a 16-bit sequence number (only its low 16 bits are used). */
   unwrap(sequenceNumber: number): number {
-    const seq = sequenceNumber & 0xffff;
-    if (!this.started) {
-      this.started = true;
-      this.highest = seq;
-      return seq;
-    }
-    // Signed 16-bit distance from the highest: the shifts keep the low 16 bits of the exact
-    // integer difference and sign-extend them (wire 0 after 65535 -> +1, 65535 after 0 -> -1).
-    const ext = this.highest + (((seq - this.highest) << 16) >> 16);
+    const ext = this.peek(sequenceNumber);
+    this.started = true;
     if (ext > this.highest) this.highest = ext;
     return ext;
+  }
+
+  /**
+   * What `unwrap` would return, without taking the value in: for a packet that may be a stray,
+   * which must not move the reference (a stray far ahead would misplace every packet after it).
+   */
+  peek(sequenceNumber: number): number {
+    const seq = sequenceNumber & 0xffff;
+    if (!this.started) return seq;
+    // Signed 16-bit distance from the highest: the shifts keep the low 16 bits of the exact
+    // integer difference and sign-extend them (wire 0 after 65535 -> +1, 65535 after 0 -> -1).
+    return this.highest + (((seq - this.highest) << 16) >> 16);
   }
 
   /** Forgets everything: the next value sets a new base (SSRC change, stream restart). */
