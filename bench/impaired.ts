@@ -119,7 +119,6 @@ export class ImpairedSource implements RecordingSource {
         this.indexOf.set(packet.readUInt32BE(8), index);
         this.impairers.push(packet);
       },
-      senderReport: (index, ntpMs, rtpTimestamp) => listener.senderReport(index, ntpMs, rtpTimestamp),
       ended: (reason) => listener.ended(reason),
     });
   }

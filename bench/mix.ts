@@ -102,7 +102,7 @@ async function cpuOf(n: number, payloads: Buffer[][]): Promise<{ cpuMs: number; 
   const mix = new MixSource();
   const talkers = Array.from({ length: n }, (_, i) => new Talker(mix.addInput(`p${i}`, SPEC), payloads[i % payloads.length]!, 1000 + i));
   await mix.open();
-  await mix.start({ rtp: () => undefined, senderReport: () => undefined, ended: () => undefined });
+  await mix.start({ rtp: () => undefined, ended: () => undefined });
   const before = process.cpuUsage();
   await talk(talkers, SECONDS);
   const used = process.cpuUsage(before);
@@ -143,7 +143,6 @@ async function delays(): Promise<{ delaysMs: number[]; configuredMs: number }> {
         lastLoudMs = atMs;
       }
     },
-    senderReport: () => undefined,
     ended: () => undefined,
   });
   const talker = new Talker(mix.addInput('clicker', SPEC), payloads, 7);

@@ -154,7 +154,6 @@ export class Recorder extends EventEmitter<RecorderEvents> {
         session.receive(index, packet, arrivalMs);
         this.arm();
       }),
-      senderReport: (index, ntpMs, rtpTimestamp) => this.guard(streams[index]?.spec.label, () => session.senderReport(index, ntpMs, rtpTimestamp)),
       ended: (reason) => void this.end(reason).catch(() => undefined),
     });
     session.requestKeyframes(performance.now());

@@ -1,13 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { ClockMapper, SenderClock, SlidingMinimum } from '../src/rtp/clock-mapper.js';
+import { ClockMapper, SlidingMinimum } from '../src/rtp/clock-mapper.js';
 import { rng } from './helpers/random.js';
 
 const AUDIO_RATE = 48000;
 const VIDEO_RATE = 90000;
 /** Local clock = sender's capture clock + this (any constant: the clocks are unrelated). */
 const LOCAL_MINUS_CAPTURE_MS = -7_000;
-/** Sender NTP clock = capture clock + this (NTP ms since 1900 are ~3.9e12). */
-const NTP_MINUS_CAPTURE_MS = 3_900_000_000_000;
 /** Smallest network delay. */
 const BASE_DELAY_MS = 30;
 
@@ -185,110 +183,11 @@ describe('ClockMapper', () => {
     const m = new ClockMapper(AUDIO_RATE);
     m.observe(Number.NaN, 1);
     m.observe(1, Number.POSITIVE_INFINITY);
-    m.onSenderReport(Number.NaN, 0);
-    expect(m.stats).toEqual({ observed: 0, ignored: 3, senderReports: 0 });
+    expect(m.stats).toEqual({ observed: 0, ignored: 2 });
     expect(m.toWallMs(0)).toBeUndefined();
   });
 
   it('rejects a clock rate that is not positive', () => {
     expect(() => new ClockMapper(0)).toThrow(RangeError);
-  });
-
-  describe('with RTCP sender reports', () => {
-    /** One sender's stream: capture -> RTP timestamp, with its own encoding delay. */
-    function stream(clockRate: number, rtpBase: number, pipelineDelayMs: number, senderClock?: SenderClock) {
-      const mapper = new ClockMapper({ clockRate, senderClock });
-      const rtpAt = (captureMs: number): number => rtpBase + Math.round((captureMs * clockRate) / 1000);
-      return {
-        mapper,
-        rtpAt,
-        packet(captureMs: number, networkJitterMs: number): void {
-          mapper.observe(rtpAt(captureMs), captureMs + LOCAL_MINUS_CAPTURE_MS + pipelineDelayMs + BASE_DELAY_MS + networkJitterMs);
-        },
-        senderReport(captureMs: number): void {
-          mapper.onSenderReport(captureMs + NTP_MINUS_CAPTURE_MS, rtpAt(captureMs) % 2 ** 32);
-        },
-      };
-    }
-
-    it('aligns audio and video of one sender by capture time (lip sync) through a shared SenderClock', () => {
-      const random = rng(4);
-      const shared = new SenderClock();
-      // Video spends 35 ms longer in its encoder and pacer than audio.
-      const audio = stream(AUDIO_RATE, 500_000, 25, shared);
-      const video = stream(VIDEO_RATE, 4_294_000_000, 60, shared); // wraps during the test
-      const audioAlone = stream(AUDIO_RATE, 500_000, 25);
-      const videoAlone = stream(VIDEO_RATE, 4_294_000_000, 60);
-      for (let t = 0; t < 20_000; t += 10) {
-        const jitter = random() * 20;
-        if (t % 20 === 0) {
-          audio.packet(t, jitter);
-          audioAlone.packet(t, jitter);
-        }
-        if (t % 30 === 0) {
-          video.packet(t, jitter);
-          videoAlone.packet(t, jitter);
-        }
-        if (t % 1000 === 0 && t > 0) {
-          audio.senderReport(t);
-          video.senderReport(t);
-        }
-      }
-      const captureMs = 19_980;
-      const skew = (a: ClockMapper, v: ClockMapper, rtpA: number, rtpV: number): number => v.toWallMs(rtpV)! - a.toWallMs(rtpA)!;
-      // Without SRs each stream carries its own pipeline delay: off by the 35 ms difference.
-      expect(skew(audioAlone.mapper, videoAlone.mapper, audio.rtpAt(captureMs), video.rtpAt(captureMs))).toBeCloseTo(35, -0.5);
-      // With SRs and one sender clock, the same capture instant maps to the same wall time.
-      expect(Math.abs(skew(audio.mapper, video.mapper, audio.rtpAt(captureMs), video.rtpAt(captureMs)))).toBeLessThan(1);
-      // And it is the earlier (audio) path's time, within the usual 2 ms.
-      const truth = captureMs + LOCAL_MINUS_CAPTURE_MS + 25 + BASE_DELAY_MS;
-      expect(Math.abs(audio.mapper.toWallMs(audio.rtpAt(captureMs))! - truth)).toBeLessThan(2);
-    });
-
-    it('does not jump when the first SR arrives', () => {
-      const random = rng(5);
-      const s = stream(VIDEO_RATE, 10_000, 0);
-      for (let t = 0; t < 3000; t += 33) s.packet(t, random() * 40);
-      const rtp = s.rtpAt(2990);
-      const before = s.mapper.toWallMs(rtp)!;
-      s.senderReport(2995);
-      expect(s.mapper.toWallMs(rtp)).toBeCloseTo(before, 2);
-      // Nor with the next packets, though they alone would give a worse estimate.
-      s.packet(3003, 39);
-      s.packet(3036, 38);
-      expect(s.mapper.toWallMs(rtp)).toBeCloseTo(before, 2);
-      expect(s.mapper.stats.senderReports).toBe(1);
-    });
-
-    it('follows a jump of the RTP timestamps at once when an SR states it', () => {
-      const random = rng(6);
-      const mapper = new ClockMapper(VIDEO_RATE);
-      const arrivalOnly = new ClockMapper(VIDEO_RATE);
-      // At 5 s the sender's RTP clock steps back by one second (e.g. a restarted encoder).
-      const rtpAt = (captureMs: number): number => 90 * captureMs + (captureMs >= 5000 ? -90_000 : 0) + 1_000_000;
-      const wallOf = (captureMs: number): number => captureMs + LOCAL_MINUS_CAPTURE_MS + BASE_DELAY_MS;
-      for (let t = 0; t <= 6000; t += 33) {
-        if (t % 1000 < 33) mapper.onSenderReport(t + NTP_MINUS_CAPTURE_MS, rtpAt(t));
-        const arrival = wallOf(t) + random() * 40;
-        mapper.observe(rtpAt(t), arrival);
-        arrivalOnly.observe(rtpAt(t), arrival);
-      }
-      const rtp = rtpAt(6000);
-      expect(Math.abs(mapper.toWallMs(rtp)! - wallOf(6000))).toBeLessThan(2);
-      // Arrival times alone keep the older, smaller offset for a whole window: a second off.
-      expect(arrivalOnly.toWallMs(rtp)! - wallOf(6000)).toBeCloseTo(-1000, -1);
-    });
-
-    it('keeps an SR that came before any packet and places a 32-bit SR timestamp next to unwrapped ones', () => {
-      const mapper = new ClockMapper(VIDEO_RATE);
-      const base = 2 ** 32 + 1_000; // unwrapped timestamps past the first wrap
-      mapper.onSenderReport(NTP_MINUS_CAPTURE_MS + 0, base % 2 ** 32);
-      for (let t = 0; t < 1000; t += 33) mapper.observe(base + 90 * t, t + 50);
-      expect(mapper.stats.senderReports).toBe(1);
-      expect(mapper.toWallMs(base + 90 * 500)).toBeCloseTo(550, 2);
-      // A later SR with a wire (mod 2^32) timestamp maps into the same unwrapped range.
-      mapper.onSenderReport(NTP_MINUS_CAPTURE_MS + 990, (base + 90 * 990) % 2 ** 32);
-      expect(mapper.toWallMs(base + 90 * 990)).toBeCloseTo(1040, 2);
-    });
   });
 });

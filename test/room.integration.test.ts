@@ -100,7 +100,7 @@ describe('RoomRecorder', () => {
         report.push({ file: file.path, joinMs: stay.joinMs, firstSendMs, leaveMs: stay.leaveMs, startMs: file.startMs, durationMs, frames, size: file.size });
         // The file starts with the participant's media and ends with the stay.
         expect(stay.joinMs).toBeLessThan(firstSendMs);
-        // (Its zero is the sender's capture instant of its first frame, through the sender reports: within a few ms of the first send.)
+        // (Its zero is its first frame's arrival less the smallest delay: within a few ms of the first send.)
         expect(Math.abs(file.startMs - firstSendMs)).toBeLessThan(50);
         expect(Math.abs(file.startMs + durationMs - stay.leaveMs!)).toBeLessThan(600);
         expect(Math.abs(durationMs - file.durationMs)).toBeLessThan(100);

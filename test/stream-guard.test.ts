@@ -84,8 +84,6 @@ describe('StreamGuard', () => {
     const ts = h.out.map((e) => ('ts' in e ? e.ts : 0));
     expect(ts.slice(10)).toEqual(Array.from({ length: 10 }, (_, k) => 1000 + (10 + k) * STEP));
     expect(h.guard.stats).toMatchObject({ timestampJumps: 0, timestampRebases: 1 });
-    // Sender reports are put on the same timeline.
-    expect(h.guard.rebased(3_000_000_000)).toBe(1000 + 10 * STEP);
   });
 
   it('a sender that resumes after an hour without advancing its timestamps is placed an hour later', () => {

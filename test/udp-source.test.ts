@@ -44,7 +44,7 @@ describe('UdpSource sender check', () => {
     const source = endpoint.source([stream], { receiverReportIntervalMs: 20 });
     const streams: SourceStream[] = await source.open();
     const delivered: number[] = [];
-    await source.start({ rtp: (_i, packet) => delivered.push(packet.readUInt16BE(2)), senderReport: () => undefined, ended: () => undefined });
+    await source.start({ rtp: (_i, packet) => delivered.push(packet.readUInt16BE(2)), ended: () => undefined });
     closers.push(() => source.close());
     const forger = await socket();
     const sender = await socket();

@@ -1,5 +1,3 @@
-import { SenderClock } from '../rtp/clock-mapper.js';
-
 /**
  * How long, in ms of wall-clock time from the first sample placed, the tracks' start stays open
  * to revision (`RecordingClock.settle`): long enough for the clock mapping's minimum delay to be
@@ -33,11 +31,6 @@ export interface TrackPlacement {
  * so no player sees the move.
  */
 export class RecordingClock {
-  /**
-   * The NTP clock of the RTCP sender reports, one for all tracks: a recording's streams come from
-   * one mediasoup worker (or one sender), whose SRs share a clock, so SRs align the tracks.
-   */
-  readonly sender = new SenderClock();
   private zeroWallMs: number | undefined;
   private pausedAtWallMs: number | undefined;
   private pausedTotalMs = 0;

@@ -78,12 +78,6 @@ export class RecordingSession {
     this.pipelines[index]!.receive(raw, nowMs);
   }
 
-  /** An RTCP sender report of stream `index` (NTP time in ms, 32-bit RTP timestamp). */
-  senderReport(index: number, ntpMs: number, rtpTimestamp: number): void {
-    if (this.finished) return;
-    this.pipelines[index]?.senderReport(ntpMs, rtpTimestamp);
-  }
-
   /**
    * Wall-clock time (ms, the clock `nowMs` is read from) of the recording's time zero, as known
    * now: an audio track's estimate (one packet per frame: the sharpest), else a video track's,

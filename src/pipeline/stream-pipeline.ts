@@ -212,7 +212,7 @@ export class StreamPipeline {
       retryIntervalMs: options.keyframeRetryIntervalMs ?? 1000,
       request: () => this.feedback?.requestKeyFrame(),
     });
-    this.clockMapper = this.newClockMapper();
+    this.clockMapper = new ClockMapper(this.spec.clockRate);
     this.driftToleranceTicks = ((options.driftToleranceMs ?? 40) * spec.clockRate) / 1000;
     this.gapThresholdTicks = ((options.gapThresholdMs ?? 500) * spec.clockRate) / 1000;
     this.waitingForKeyframe = spec.kind === 'video';
@@ -255,11 +255,6 @@ export class StreamPipeline {
     this.jitter.push(packet, arrivalMs);
   }
 
-  /** An RTCP sender report of this stream: NTP time in ms and the 32-bit RTP timestamp it matches. */
-  senderReport(ntpMs: number, rtpTimestamp: number): void {
-    this.clockMapper.onSenderReport(ntpMs, this.guard.rebased(rtpTimestamp));
-  }
-
   /** Runs due timers (held packets, NACK retries, keyframe retries). */
   poll(nowMs: number): void {
     this.nowMs = nowMs;
@@ -282,7 +277,7 @@ export class StreamPipeline {
    */
   zeroWallMs(): number | undefined {
     if (!this.anchor) return undefined;
-    const wallMs = this.clockMapper.toArrivalWallMs(this.anchor.rtp);
+    const wallMs = this.clockMapper.toWallMs(this.anchor.rtp);
     return wallMs === undefined ? undefined : wallMs - this.ms(this.anchor.dts);
   }
 
@@ -353,10 +348,6 @@ export class StreamPipeline {
     };
   }
 
-  private newClockMapper(): ClockMapper {
-    return new ClockMapper({ clockRate: this.spec.clockRate, senderClock: this.clock.sender });
-  }
-
   private ms(ticks: number): number {
     return (ticks * 1000) / this.spec.clockRate;
   }
@@ -372,7 +363,7 @@ export class StreamPipeline {
     this.jitter.reset();
     this.arrivalTimestamps.reset();
     this.releasedTimestamps.reset();
-    this.clockMapper = this.newClockMapper();
+    this.clockMapper = new ClockMapper(this.spec.clockRate);
     this.anchor = undefined;
     this.depacketizer.reset();
     this.frameEnded = true;
@@ -454,13 +445,13 @@ export class StreamPipeline {
    * Converts an unwrapped RTP timestamp to track time on the recording's shared clock. The first
    * anchor is placed from what the mapping knows then and revised once when the clock settles
    * (RecordingClock.settle): from the smallest delay over the settling time. Arrivals, not sender
-   * reports, place a track (see ClockMapper.toArrivalWallMs).
+   * reports, place a track (see ClockMapper).
    */
   private trackTime(rtpTimestamp: number): number {
     if (!this.anchor) {
       // The mapper has seen this frame's packets, so it always has an estimate; `nowMs` is only a fallback.
       const mapper = this.clockMapper;
-      const recordingMs = this.clock.toRecordingMs(mapper.toArrivalWallMs(rtpTimestamp) ?? this.nowMs);
+      const recordingMs = this.clock.toRecordingMs(mapper.toWallMs(rtpTimestamp) ?? this.nowMs);
       const target = Math.round((recordingMs * this.spec.clockRate) / 1000);
       this.anchor = { rtp: rtpTimestamp, dts: Math.max(this.lastEnd, target) };
       const move = (ticks: number): void => {
@@ -469,7 +460,7 @@ export class StreamPipeline {
         if (this.lastDts !== undefined) this.lastDts += ticks;
         this.lastEnd += ticks;
       };
-      this.clock.place(this.spec, { clockRate: this.spec.clockRate, dts: this.anchor.dts, wallMs: () => mapper.toArrivalWallMs(rtpTimestamp), move }, this.nowMs);
+      this.clock.place(this.spec, { clockRate: this.spec.clockRate, dts: this.anchor.dts, wallMs: () => mapper.toWallMs(rtpTimestamp), move }, this.nowMs);
     } else {
       this.clock.settleIfDue(this.nowMs);
       this.keepUpWithWallClock(rtpTimestamp);

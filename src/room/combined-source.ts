@@ -31,7 +31,6 @@ export class CombinedSource implements RecordingSource {
         const first = this.firstIndex[k]!;
         return source.start({
           rtp: (index, packet, arrivalMs) => listener.rtp(first + index, packet, arrivalMs),
-          senderReport: (index, ntpMs, rtpTimestamp) => listener.senderReport(first + index, ntpMs, rtpTimestamp),
           ended: (reason) => listener.ended(reason),
         });
       }),

@@ -97,34 +97,11 @@ export const LATEST_CLOCK_WINDOW_MS = 100;
  */
 export const ARRIVAL_PAUSE_MS = 200;
 
-/**
- * The offset from one sender's NTP clock (as stated in its RTCP sender reports) to local wall-clock
- * time, shared by the ClockMappers of all streams from that sender. Sharing is what gives lip sync:
- * both streams then convert through the same offset, so their relative timing is what the
- * sender's SRs say (capture time), rather than each stream's own smallest delay, which differs
- * by the codecs' encoding and packetization delays.
- */
-export class SenderClock {
-  /** Samples of `arrivalMs - senderNtpMs` from every stream of the sender. */
-  readonly offsets: SlidingMinimum;
-
-  /** @param options.windowMs sliding-window length in ms of wall-clock time; default 10000. */
-  constructor(options: { windowMs?: number } = {}) {
-    this.offsets = new SlidingMinimum(options.windowMs ?? DEFAULT_CLOCK_WINDOW_MS);
-  }
-}
-
 export interface ClockMapperOptions {
   /** RTP clock rate of the stream in Hz (90000 for video, 48000 for Opus). */
   clockRate: number;
   /** Sliding-window length, in ms of wall-clock time, over which the smallest delay is taken; default 10000. */
   windowMs?: number;
-  /**
-   * Offset estimator shared with the other streams of the same sender, used once this stream has
-   * a sender report. Without it the mapper keeps its own, which gives the same single-stream
-   * result but no cross-stream alignment.
-   */
-  senderClock?: SenderClock;
 }
 
 /** Counters of a ClockMapper. */
@@ -133,22 +110,22 @@ export interface ClockMapperStats {
   observed: number;
   /** Calls ignored because an argument was not a finite number. */
   ignored: number;
-  /** Sender reports applied. */
-  senderReports: number;
 }
 
 /**
  * Maps one stream's unwrapped RTP timestamps to local wall-clock ms (the clock `arrivalMs` is
- * read from, e.g. performance.now()). Without sender reports: `rtpMs + min(arrivalMs - rtpMs)`
- * over the window. Once the stream has an SR, the SR takes precedence: RTP time is converted to the
- * sender's NTP time with the latest SR (exact, no network jitter, and it follows the sender across
- * RTP timestamp jumps), then to local time with the sender's offset estimate, which is seeded from
- * this stream's arrival estimate so that the switch does not jump. The estimate can move by a few
- * ms when the window's smallest sample expires; callers that need monotonic output clamp.
+ * read from, e.g. performance.now()): `rtpMs + min(arrivalMs - rtpMs)` over the window. The
+ * estimate can move by a few ms when the window's smallest sample expires; callers that need
+ * monotonic output clamp.
+ *
+ * Arrivals alone, no RTCP sender reports: an SR from an SFU such as mediasoup 3.8.4 states when it
+ * forwarded one packet (the latest frame's first), so it carries that packet's delay, not the
+ * smallest; over UDP, mapping by SRs put audio against video 6-38 ms further off the browser's
+ * capture than arrivals did.
  */
 export class ClockMapper {
   /** Counters; see ClockMapperStats. */
-  readonly stats: ClockMapperStats = { observed: 0, ignored: 0, senderReports: 0 };
+  readonly stats: ClockMapperStats = { observed: 0, ignored: 0 };
 
   private readonly msPerTick: number;
   /** Samples of `arrivalMs - rtpMs`. */
@@ -157,13 +134,6 @@ export class ClockMapper {
   private readonly recentOffsets = new SlidingMinimum(RECENT_CLOCK_WINDOW_MS);
   /** Arrival time of the first packet after the last pause in arrivals (ARRIVAL_PAUSE_MS). */
   private arrivalsSinceMs = NaN;
-  /** Samples of `arrivalMs - senderNtpMs`, possibly shared with the sender's other streams. */
-  private readonly ntpOffsets: SlidingMinimum;
-  /** `senderNtpMs - rtpMs` from the latest SR; NaN before the first. */
-  private srOffsetMs = NaN;
-  /** An SR that came before any packet, waiting to be placed next to the first timestamp. */
-  private pendingSr: { ntpMs: number; rtpTimestamp: number } | undefined;
-  private lastRtp = NaN;
   private lastArrivalMs = NaN;
 
   /**
@@ -177,7 +147,6 @@ export class ClockMapper {
     if (!(windowMs > 0)) throw new RangeError(`windowMs ${windowMs} must be positive`);
     this.msPerTick = 1000 / options.clockRate;
     this.arrivalOffsets = new SlidingMinimum(windowMs);
-    this.ntpOffsets = options.senderClock?.offsets ?? new SlidingMinimum(windowMs);
   }
 
   /**
@@ -193,32 +162,10 @@ export class ClockMapper {
     }
     this.stats.observed++;
     if (!(arrivalMs - this.lastArrivalMs <= ARRIVAL_PAUSE_MS)) this.arrivalsSinceMs = arrivalMs;
-    this.lastRtp = rtpTimestamp;
     this.lastArrivalMs = arrivalMs;
-    if (this.pendingSr !== undefined) {
-      const sr = this.pendingSr;
-      this.pendingSr = undefined;
-      this.applySenderReport(sr.ntpMs, sr.rtpTimestamp);
-    }
     const sample = arrivalMs - rtpTimestamp * this.msPerTick;
     this.arrivalOffsets.push(arrivalMs, sample);
     this.recentOffsets.push(arrivalMs, sample);
-    if (this.srOffsetMs === this.srOffsetMs) this.ntpOffsets.push(arrivalMs, sample - this.srOffsetMs);
-  }
-
-  /**
-   * Takes an RTCP sender report of this stream.
-   * @param ntpMs the SR's NTP timestamp converted to ms (seconds * 1000 + fraction * 1000 / 2^32)
-   * @param rtpTimestamp the SR's RTP timestamp; only its value modulo 2^32 is used: it is placed next
-   *   to the latest observed timestamp, so the 32-bit value from the SR can be passed as is
-   */
-  onSenderReport(ntpMs: number, rtpTimestamp: number): void {
-    if (!Number.isFinite(ntpMs) || !Number.isFinite(rtpTimestamp)) {
-      this.stats.ignored++;
-      return;
-    }
-    if (this.lastRtp !== this.lastRtp) this.pendingSr = { ntpMs, rtpTimestamp };
-    else this.applySenderReport(ntpMs, rtpTimestamp);
   }
 
   /**
@@ -228,30 +175,15 @@ export class ClockMapper {
    * @param rtpTimestamp unwrapped RTP timestamp, in clock-rate units
    */
   toWallMs(rtpTimestamp: number): number | undefined {
-    const rtpMs = rtpTimestamp * this.msPerTick;
-    if (this.srOffsetMs === this.srOffsetMs) {
-      const ntpToLocal = this.ntpOffsets.min;
-      if (ntpToLocal !== undefined) return rtpMs + this.srOffsetMs + ntpToLocal;
-    }
-    return this.toArrivalWallMs(rtpTimestamp);
-  }
-
-  /**
-   * Like `toWallMs` from arrivals alone (sender reports aside): the smallest delay over the window.
-   * What places a track: an SR from an SFU such as mediasoup 3.8.4 states when it forwarded one
-   * packet (the latest frame's first), so it carries that packet's delay, not the smallest; over
-   * UDP that put audio against video 6-38 ms further off the browser's capture than arrivals did.
-   */
-  toArrivalWallMs(rtpTimestamp: number): number | undefined {
     const offset = this.arrivalOffsets.min;
     return offset === undefined ? undefined : rtpTimestamp * this.msPerTick + offset;
   }
 
   /**
-   * Like `toWallMs` from arrivals alone, over the last RECENT_CLOCK_WINDOW_MS: where the sender's
-   * RTP clock stands against ours now. Comparing it with an earlier mapping shows clock drift
-   * (and a sender that resumed without advancing its timestamps). Undefined until arrivals have
-   * gone on without a pause (ARRIVAL_PAUSE_MS) for a whole window.
+   * Like `toWallMs` over the last RECENT_CLOCK_WINDOW_MS: where the sender's RTP clock stands
+   * against ours now. Comparing it with an earlier mapping shows clock drift (and a sender that
+   * resumed without advancing its timestamps). Undefined until arrivals have gone on without a
+   * pause (ARRIVAL_PAUSE_MS) for a whole window.
    */
   toRecentWallMs(rtpTimestamp: number): number | undefined {
     return this.fromArrivals(RECENT_CLOCK_WINDOW_MS, this.recentOffsets.min, rtpTimestamp);
@@ -271,17 +203,5 @@ export class ClockMapper {
   private fromArrivals(windowMs: number, offset: number | undefined, rtpTimestamp: number): number | undefined {
     if (!(this.lastArrivalMs - this.arrivalsSinceMs >= windowMs)) return undefined;
     return offset === undefined ? undefined : rtpTimestamp * this.msPerTick + offset;
-  }
-
-  private applySenderReport(ntpMs: number, rtpTimestamp: number): void {
-    // Nearest unwrapped value with the same low 32 bits as the SR's timestamp.
-    const rtp = this.lastRtp + ((rtpTimestamp - this.lastRtp) | 0);
-    const first = this.srOffsetMs !== this.srOffsetMs;
-    this.srOffsetMs = ntpMs - rtp * this.msPerTick;
-    this.stats.senderReports++;
-    const arrivalOffset = this.arrivalOffsets.min;
-    // Seed the NTP-domain estimate with what this stream already knows, so the output does not
-    // jump at the switch; it ages out of the window like any sample.
-    if (first && arrivalOffset !== undefined) this.ntpOffsets.push(this.lastArrivalMs, arrivalOffset - this.srOffsetMs);
   }
 }

@@ -14,14 +14,11 @@ export function isRtcp(datagram: Buffer): boolean {
   return type >= 192 && type <= 223;
 }
 
-/** What an RTCP sender report says: which stream, and its NTP time against its RTP time. */
+/** What a receiver report needs of an RTCP sender report: which stream, and when it was sent. */
 export interface SenderReport {
   ssrc: number;
-  /** The NTP timestamp in ms (seconds since 1900, with the fraction). */
-  ntpMs: number;
   /** The middle 32 bits of the NTP timestamp, echoed as LSR in receiver reports. */
   ntpMiddle: number;
-  rtpTimestamp: number;
 }
 
 const SR = 200;
@@ -39,9 +36,7 @@ export function senderReportsIn(compound: Buffer): SenderReport[] {
       const fraction = compound.readUInt32BE(offset + 12);
       reports.push({
         ssrc: compound.readUInt32BE(offset + 4),
-        ntpMs: seconds * 1000 + (fraction * 1000) / 2 ** 32,
         ntpMiddle: (((seconds & 0xffff) << 16) | (fraction >>> 16)) >>> 0,
-        rtpTimestamp: compound.readUInt32BE(offset + 16),
       });
     }
     offset += length;

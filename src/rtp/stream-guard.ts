@@ -156,8 +156,8 @@ export class StreamGuard {
     for (const held of run) this.pushLaidOut(held.packet, held.raw, held.arrivalMs);
   }
 
-  /** A 32-bit RTP timestamp of the stream (a sender report's) on its rebased timeline. */
-  rebased(rtpTimestamp: number): number {
+  /** A 32-bit RTP timestamp of the stream on its rebased timeline. */
+  private rebased(rtpTimestamp: number): number {
     return (rtpTimestamp + this.offset) >>> 0;
   }
 

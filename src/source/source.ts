@@ -21,8 +21,6 @@ export type SourceEndReason = 'router-closed' | 'worker-died' | 'producer-closed
 export interface SourceListener {
   /** One RTP packet of stream `index`, arrived at `arrivalMs` (performance.now() clock). */
   rtp(index: number, packet: Buffer, arrivalMs: number): void;
-  /** An RTCP sender report of stream `index`: its NTP time in ms and the matching 32-bit RTP timestamp. */
-  senderReport(index: number, ntpMs: number, rtpTimestamp: number): void;
   /** The source ended on its own, for `reason`; nothing more is delivered. */
   ended(reason: SourceEndReason): void;
 }

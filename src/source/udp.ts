@@ -313,7 +313,6 @@ class UdpSource implements RecordingSource {
       const index = this.ssrcs.indexOf(sr.ssrc);
       if (index < 0) continue;
       this.reception[index]!.senderReport(sr.ntpMiddle, arrivalMs);
-      if (this.delivering) this.listener?.senderReport(index, sr.ntpMs, sr.rtpTimestamp);
     }
   }
 

@@ -31,7 +31,7 @@ export async function rtpForger(target: UdpAddress, ssrc: number, payloadType: n
   const byte = () => Math.floor(random() * 256);
   const forge = (): Buffer => {
     if (sent % 10 === 9) {
-      // A sender report claiming the stream: NTP and RTP times that would mislead the clock mapping.
+      // A sender report claiming the stream: an NTP time that would mislead the receiver reports (LSR).
       const sr = Buffer.alloc(28);
       sr.writeUInt8(0x80, 0);
       sr.writeUInt8(200, 1);
