@@ -38,7 +38,7 @@ export interface MuxerOptions {
 export function createMuxer(container: Container, streams: readonly StreamSpec[], write: (unit: Buffer[]) => void, options: MuxerOptions = {}): Muxer {
   const muxer = containerMuxer(container, streams, write, options);
   const tracks = streams.map((spec) => ({ key: spec, timescale: spec.clockRate }));
-  return options.timeline ? new SettlingMuxer(muxer, options.timeline, tracks) : muxer;
+  return options.timeline ? new SettlingMuxer(muxer, options.timeline, tracks, options.fragmentDurationMs ?? 1000) : muxer;
 }
 
 function containerMuxer(container: Container, streams: readonly StreamSpec[], write: (unit: Buffer[]) => void, options: MuxerOptions): Muxer {

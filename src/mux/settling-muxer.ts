@@ -14,24 +14,37 @@ export interface SettlingTimeline {
  * Holds the samples of every track until the timeline settles, then hands them to the container
  * writer moved by their track's shift, in time order across tracks, and every later sample
  * straight through: the writer (and so any player) only ever sees the tracks' final start.
- * Memory: the samples of the settling time (SETTLE_MS of media), referenced, not copied.
+ * The timeline is settled early, at the latest when a sample reaches `fragmentDurationMs` of media
+ * past the first held one: where the writer would have cut its first unit, so a killed process
+ * loses no more than it would without the settling (a fragment). Memory: at most a fragment of
+ * samples, referenced, not copied.
  */
 export class SettlingMuxer implements Muxer {
   private held: { trackIndex: number; sample: Mp4Sample }[] | undefined = [];
+  /** Media time of the earliest held sample, in ms. */
+  private firstHeldMs = Infinity;
 
   /** @param tracks each track's key on the timeline (its stream spec) and timescale, by track index */
   constructor(
     private readonly inner: Muxer,
     private readonly timeline: SettlingTimeline,
     private readonly tracks: readonly { key: object; timescale: number }[],
+    private readonly fragmentDurationMs: number,
   ) {
     if (timeline.settled) this.held = undefined;
     else timeline.onSettled((shift) => this.release(shift));
   }
 
   addSample(trackIndex: number, sample: Mp4Sample): void {
-    if (this.held) this.held.push({ trackIndex, sample });
-    else this.inner.addSample(trackIndex, sample);
+    if (!this.held) {
+      this.inner.addSample(trackIndex, sample);
+      return;
+    }
+    this.held.push({ trackIndex, sample });
+    const ms = (sample.dts * 1000) / this.tracks[trackIndex]!.timescale;
+    if (ms < this.firstHeldMs) this.firstHeldMs = ms;
+    // Settling releases this sample too, moved with its track.
+    if (ms - this.firstHeldMs >= this.fragmentDurationMs) this.timeline.settle();
   }
 
   finish(): FilePatch[] {

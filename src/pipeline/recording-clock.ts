@@ -2,8 +2,8 @@
  * How long, in ms of wall-clock time from the first sample placed, the tracks' start stays open
  * to revision (`RecordingClock.settle`): long enough for the clock mapping's minimum delay to be
  * found past a late read at start (a stall of this process, a keyframe's paced packets: the
- * small frames after it arrive with less delay), short enough that a killed process loses little
- * more than a fragment.
+ * small frames after it arrive with less delay). The muxer settles it sooner when its held samples
+ * reach a fragment (SettlingMuxer), so that a killed process loses no more than a fragment.
  */
 export const SETTLE_MS = 1500;
 
