@@ -107,6 +107,12 @@ export async function startRoomServer({ directory, port }: { directory: string; 
       },
     },
   });
+  // A tab closed or gone: its transport's DTLS closes (or ICE stops), which ends its producers, so the participant leaves.
+  server.router.observer.on('newtransport', (transport) => {
+    const webRtc = transport as types.WebRtcTransport;
+    webRtc.on('dtlsstatechange', (state) => (state === 'closed' || state === 'failed') && webRtc.close());
+    webRtc.on('icestatechange', (state) => state === 'disconnected' && webRtc.close());
+  });
   const mix = await mixAvailable(server.router);
 
   return Object.assign(self, {

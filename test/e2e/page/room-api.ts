@@ -19,8 +19,8 @@ export interface JoinResult {
   /** RTP header extensions of the audio producer (URIs), as negotiated. */
   audioHeaderExtensions: string[];
   videoCodec: string;
-  /** Wall-clock time (Date.now() ms) at which each scheduled tone window was placed, for the record. */
-  scheduledAt: number;
+  /** How often the page's AudioContext clock moved while it was matched to the wall clock (ms per step; NaN with the microphone). */
+  clockStepMs: number;
 }
 
 /** One recording as the server lists it. */

@@ -26,7 +26,7 @@ let device: Device | undefined;
 let joined: { transport: types.Transport; stop(): void } | undefined;
 
 /** A canvas of one colour (a small white square moves along its top so frames differ) and a scheduled tone. */
-function synthetic(media: SyntheticMedia): { stream: any; stop(): void } {
+async function synthetic(media: SyntheticMedia): Promise<{ stream: any; stop(): void; clockStepMs: number }> {
   const canvas = document.createElement('canvas');
   canvas.width = media.width;
   canvas.height = media.height;
@@ -48,8 +48,18 @@ function synthetic(media: SyntheticMedia): { stream: any; stop(): void } {
   const destination = audio.createMediaStreamDestination();
   oscillator.connect(gain).connect(destination);
   oscillator.start();
-  // Wall-clock ms -> the context's time, read together now.
-  const zero = Date.now() / 1000 - audio.currentTime;
+  await audio.resume();
+  // Wall-clock s -> the context's time. currentTime moves in steps (one render callback each):
+  // read both for 100 ms, the least difference is the one read right at a step.
+  let zero = Infinity;
+  let steps = 0;
+  for (let t0 = performance.now(), last = audio.currentTime; performance.now() - t0 < 100; ) {
+    const now = (performance.timeOrigin + performance.now()) / 1000;
+    const time = audio.currentTime;
+    if (time !== last) steps++;
+    last = time;
+    zero = Math.min(zero, now - time);
+  }
   for (const tone of media.tones) {
     const at = tone.atMs / 1000 - zero;
     if (at + tone.durationMs / 1000 <= audio.currentTime) continue;
@@ -60,6 +70,7 @@ function synthetic(media: SyntheticMedia): { stream: any; stop(): void } {
   stream.addTrack(destination.stream.getAudioTracks()[0]);
   return {
     stream,
+    clockStepMs: 100 / Math.max(1, steps),
     stop: () => {
       clearInterval(timer);
       void audio.close();
@@ -70,10 +81,11 @@ function synthetic(media: SyntheticMedia): { stream: any; stop(): void } {
 async function join(media?: SyntheticMedia): Promise<JoinResult> {
   if (joined) throw new Error('already joined');
   const source = media
-    ? synthetic(media)
+    ? await synthetic(media)
     : await navigator.mediaDevices.getUserMedia({ audio: true, video: { width: 640, height: 480 } }).then((stream: any) => ({
         stream,
         stop: () => stream.getTracks().forEach((t: any) => t.stop()),
+        clockStepMs: NaN,
       }));
   if (!device) {
     device = new Device();
@@ -95,7 +107,7 @@ async function join(media?: SyntheticMedia): Promise<JoinResult> {
     videoProducerId: video.id,
     audioHeaderExtensions: (audio.rtpParameters.headerExtensions ?? []).map((e) => e.uri),
     videoCodec: video.rtpParameters.codecs[0]!.mimeType,
-    scheduledAt: Date.now(),
+    clockStepMs: source.clockStepMs,
   };
 }
 
@@ -166,6 +178,10 @@ button('stop', async () => {
   return `recorded ${name}`;
 });
 void list();
+// A closed tab leaves the room.
+(globalThis as any).addEventListener('pagehide', () => {
+  if (joined) navigator.sendBeacon('/rpc', JSON.stringify({ peer, method: 'leave' }));
+});
 
 const api: RoomApi = { join, leave };
 (globalThis as unknown as { room: RoomApi }).room = api;
