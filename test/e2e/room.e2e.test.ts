@@ -12,6 +12,7 @@
  * Last, a person's path: two tabs press Join, Record and Stop on the room page, and the recording
  * appears in the page's list.
  */
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
@@ -195,6 +196,7 @@ describe('a room recorded from Chromium: three participants, a rejoin, the speak
   afterAll(async () => {
     await chromium?.close();
     await server?.close();
+    rmSync(directory, { recursive: true, force: true });
   });
 
   it('negotiates the audio level header extension and records without an error', () => {
@@ -330,6 +332,7 @@ describe('a room recorded from Chromium: three participants, a rejoin, the speak
       // Not skipped silently: this build refuses mix: true (src/room/mix/ not merged), so no mix file exists.
       log('   MIX NOT AVAILABLE in this build: mix.ogg and the speaker audio were not checked');
       expect(session.manifest.files.some((f) => f.kind === 'mix')).toBe(false);
+      expect(file(session.manifest.speakerView!.file!).tracks.map((t) => t.kind)).toEqual(['video']);
       return;
     }
     const lines: string[] = [];
