@@ -28,6 +28,16 @@ export const MEDIA_CODECS: types.RtpCodecCapability[] = [
   },
 ];
 
+/** What a server built on this one adds (the room page, `npm run room`). */
+export interface ServerOptions {
+  /** Port to listen on; default any free one. */
+  port?: number;
+  /** Called with each producer as soon as it is created. */
+  onProducer?: (peer: string, producer: types.Producer) => void;
+  /** More signalling methods, by name (tried before the built-in ones). */
+  rpc?: Record<string, (peer: string, body: any) => Promise<unknown>>;
+}
+
 export interface PeerProducers {
   audio: types.Producer;
   video: types.Producer;
@@ -65,9 +75,9 @@ function firstPacket(producer: types.Producer): Promise<void> {
   });
 }
 
-async function bundlePage(): Promise<string> {
+async function bundlePage(entry = 'main.ts'): Promise<string> {
   const result = await build({
-    entryPoints: [`${PAGE_DIR}main.ts`],
+    entryPoints: [`${PAGE_DIR}${entry}`],
     bundle: true,
     write: false,
     format: 'esm',
@@ -78,10 +88,11 @@ async function bundlePage(): Promise<string> {
   return result.outputFiles[0]!.text;
 }
 
-export async function startServer(): Promise<E2eServer> {
-  const [bundle, worker] = await Promise.all([bundlePage(), mediasoup.createWorker({ logLevel: 'warn' })]);
+export async function startServer(options: ServerOptions = {}): Promise<E2eServer> {
+  const [bundle, roomBundle, worker] = await Promise.all([bundlePage(), bundlePage('room.ts'), mediasoup.createWorker({ logLevel: 'warn' })]);
   const router = await worker.createRouter({ mediaCodecs: MEDIA_CODECS });
   const html = readFileSync(`${PAGE_DIR}index.html`, 'utf8');
+  const roomHtml = readFileSync(`${PAGE_DIR}room.html`, 'utf8');
   const peers = new Map<string, Peer>();
   const files = new Map<string, string>();
 
@@ -112,6 +123,7 @@ export async function startServer(): Promise<E2eServer> {
       const kind = body.kind as 'audio' | 'video';
       const producer = await p.transports.get(body.transportId)!.produce({ kind, rtpParameters: body.rtpParameters });
       p.producers[kind] = producer;
+      options.onProducer?.(String(body.peer), producer);
       void firstPacket(producer).then(() => {
         p.seen.add(kind);
         if (p.seen.size === 2) p.resolve(p.producers as PeerProducers);
@@ -126,14 +138,19 @@ export async function startServer(): Promise<E2eServer> {
       const chunks: Buffer[] = [];
       for await (const chunk of req) chunks.push(chunk as Buffer);
       const body = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+      const extra = options.rpc?.[body.method];
       const method = rpc[body.method];
-      if (!method) throw new Error(`unknown method ${body.method}`);
-      const result = await method(peer(String(body.peer)), body);
+      if (!extra && !method) throw new Error(`unknown method ${body.method}`);
+      const result = extra ? await extra(String(body.peer), body) : await method!(peer(String(body.peer)), body);
       res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(result));
     } else if (url.pathname === '/') {
       res.writeHead(200, { 'content-type': 'text/html' }).end(html);
     } else if (url.pathname === '/page.js') {
       res.writeHead(200, { 'content-type': 'text/javascript' }).end(bundle);
+    } else if (url.pathname === '/room') {
+      res.writeHead(200, { 'content-type': 'text/html' }).end(roomHtml);
+    } else if (url.pathname === '/room.js') {
+      res.writeHead(200, { 'content-type': 'text/javascript' }).end(roomBundle);
     } else if (url.pathname.startsWith('/media/') && files.has(url.pathname)) {
       serveRange(req, res, files.get(url.pathname)!);
     } else {
@@ -147,7 +164,7 @@ export async function startServer(): Promise<E2eServer> {
       res.end(error.message);
     });
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  await new Promise<void>((resolve) => server.listen(options.port ?? 0, '127.0.0.1', resolve));
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 
   return {
@@ -167,7 +184,7 @@ export async function startServer(): Promise<E2eServer> {
   };
 }
 
-const CONTENT_TYPES: Record<string, string> = { mp4: 'video/mp4', webm: 'video/webm', mkv: 'video/x-matroska' };
+const CONTENT_TYPES: Record<string, string> = { mp4: 'video/mp4', webm: 'video/webm', mkv: 'video/x-matroska', ogg: 'audio/ogg' };
 
 /** A file with `Range: bytes=a-b` support, as a media element asks for it. */
 function serveRange(req: IncomingMessage, res: ServerResponse, path: string): void {
