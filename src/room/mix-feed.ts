@@ -1,7 +1,8 @@
 import { performance } from 'node:perf_hooks';
 import type { types } from 'mediasoup';
 import { recorderCapabilities } from '../source/mediasoup-direct.js';
-import type { RoomMix, RoomMixInput } from './mix-link.js';
+import type { MixInput } from './mix/mix-input.js';
+import type { MixSource } from './mix/mix-source.js';
 
 /**
  * The room's audio producers consumed once more, on a DirectTransport of their own, and fed to
@@ -9,11 +10,11 @@ import type { RoomMix, RoomMixInput } from './mix-link.js';
  */
 export class MixFeed {
   private transport: types.DirectTransport | undefined;
-  private readonly inputs = new Map<string, { consumer: types.Consumer; inputs: RoomMixInput[] }>();
+  private readonly inputs = new Map<string, { consumer: types.Consumer; inputs: MixInput[] }>();
 
   constructor(
     private readonly router: types.Router,
-    private readonly mixes: RoomMix[],
+    private readonly mixes: MixSource[],
   ) {}
 
   async open(): Promise<void> {

@@ -13,7 +13,7 @@ import type { RecordingSource } from '../source/source.js';
 import { CombinedSource } from './combined-source.js';
 import type { ManifestFile, ManifestParticipant, ManifestSpeakerView, RoomManifest } from './manifest.js';
 import { MixFeed } from './mix-feed.js';
-import { mixFactory, type RoomMix } from './mix-link.js';
+import { MixSource } from './mix/mix-source.js';
 import { RoomFile } from './room-file.js';
 import { SpeakerSelector } from './speaker-selector.js';
 import { SpeakerVideoSource, type SpeakerSwitch } from './speaker-video-source.js';
@@ -106,7 +106,7 @@ export class RoomRecorder extends EventEmitter<RoomRecorderEvents> {
   private readonly selector: SpeakerSelector;
   private speaker: { video: SpeakerVideoSource; file: RoomFile; ready: Promise<void> } | undefined;
   private speakerManifest: ManifestSpeakerView | undefined;
-  private mixes: RoomMix[] = [];
+  private mixes: MixSource[] = [];
   private mixFeed: MixFeed | undefined;
   private mixFile: RoomFile | undefined;
   private statsTimer: NodeJS.Timeout | undefined;
@@ -123,17 +123,15 @@ export class RoomRecorder extends EventEmitter<RoomRecorderEvents> {
   async start(): Promise<void> {
     if (this.state !== 'new') throw new RecorderError(`start() called on a ${this.state} room recorder`);
     const { router, directory } = this.options;
-    const createMix = mixFactory();
-    if (this.options.mix && !createMix) throw new RecorderError('mix: the audio mix (src/room/mix/) is not part of this build');
     await mkdir(join(directory, 'participants'), { recursive: true });
     this.zeroMs = performance.now();
     this.startedAt = new Date().toISOString();
     this.state = 'recording';
-    if (createMix && (this.options.mix || this.options.speakerView)) {
+    if (this.options.mix || this.options.speakerView) {
       const channels = this.options.mixChannels ?? 2;
-      const mixOut = this.options.mix ? createMix({ channels }) : undefined;
-      const speakerMix = this.options.speakerView ? createMix({ channels }) : undefined;
-      this.mixes = [mixOut, speakerMix].filter((m): m is RoomMix => m !== undefined);
+      const mixOut = this.options.mix ? new MixSource({ channels }) : undefined;
+      const speakerMix = this.options.speakerView ? new MixSource({ channels }) : undefined;
+      this.mixes = [mixOut, speakerMix].filter((m): m is MixSource => m !== undefined);
       this.mixFeed = new MixFeed(router, this.mixes);
       await this.mixFeed.open();
       if (mixOut) {

@@ -2,18 +2,16 @@
  * `npm run room`: a room to try RoomRecorder in. The e2e server (./server.ts) serves the room
  * page (page/room.html) at /room; each tab joins as a participant; Record asks this server to
  * record the room with RoomRecorder (every participant's producers, as they come and go, a
- * speaker view, and the mix when this build has it); Stop ends it and the page lists the
+ * speaker view and the mix); Stop ends it and the page lists the
  * recordings, each file playable. Also used by the room e2e test.
  *
  *   npm run room            # http://127.0.0.1:3000/room, recordings in ./recordings/
  *   PORT=8080 RECORDINGS=/tmp/rec npm run room
  */
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { types } from 'mediasoup';
-import { RecorderError, RoomRecorder, type RoomManifest } from '../../src/index.js';
+import { RoomRecorder, type RoomManifest } from '../../src/index.js';
 import type { RecordingEntry } from './page/room-api.js';
 import { startServer, type E2eServer } from './server.js';
 
@@ -21,8 +19,6 @@ export interface RoomServer {
   server: E2eServer;
   /** The room page's address. */
   pageUrl: string;
-  /** Whether this build's RoomRecorder writes the audio mix (see mixAvailable). */
-  mix: boolean;
   /** Called with every producer as it is created (after the room, when recording, has it). */
   onProducer?: (peer: string, producer: types.Producer) => void;
   /** The recording in progress, if any. */
@@ -34,26 +30,6 @@ export interface RoomServer {
   /** Closes `peer`'s producers: the participant leaves the room. */
   leave(peer: string): void;
   close(): Promise<void>;
-}
-
-/**
- * Whether RoomRecorder accepts `mix: true` in this build: a throwaway recorder is started with it
- * (and stopped at once). Until src/room/mix/ is merged, start() refuses it with a RecorderError.
- */
-export async function mixAvailable(router: types.Router): Promise<boolean> {
-  const directory = await mkdtemp(join(tmpdir(), 'room-mix-probe-'));
-  const probe = new RoomRecorder({ router, directory, mix: true });
-  try {
-    await probe.start();
-    await probe.stop();
-    return true;
-  } catch (error) {
-    // Exactly the refusal of a build without src/room/mix/; any other failure is the test's to see.
-    if (error instanceof RecorderError && /mix.*not part of this build/.test(error.message)) return false;
-    throw error;
-  } finally {
-    await rm(directory, { recursive: true, force: true });
-  }
 }
 
 export async function startRoomServer({ directory, port }: { directory: string; port?: number }): Promise<RoomServer> {
@@ -114,19 +90,17 @@ export async function startRoomServer({ directory, port }: { directory: string; 
     webRtc.on('dtlsstatechange', (state) => (state === 'closed' || state === 'failed') && webRtc.close());
     webRtc.on('icestatechange', (state) => state === 'disconnected' && webRtc.close());
   });
-  const mix = await mixAvailable(server.router);
 
   return Object.assign(self, {
     server,
     pageUrl: `${server.url}/room`,
-    mix,
     get recorder() {
       return recording?.recorder;
     },
     record: async () => {
       if (recording) throw new Error(`already recording ${recording.name}`);
       const name = new Date().toISOString().replace(/[:.]/g, '-');
-      const recorder = new RoomRecorder({ router: server.router, directory: join(directory, name), container: 'webm', speakerView: true, mix });
+      const recorder = new RoomRecorder({ router: server.router, directory: join(directory, name), container: 'webm', speakerView: true, mix: true });
       recorder.on('error', (error) => console.error(`room ${name}: ${error.message}`));
       recording = { name, recorder };
       await recorder.start();
@@ -152,6 +126,6 @@ export async function startRoomServer({ directory, port }: { directory: string; 
 if (process.argv[1] && resolve(process.argv[1]) === new URL(import.meta.url).pathname) {
   const directory = resolve(process.env.RECORDINGS ?? 'recordings');
   const room = await startRoomServer({ directory, port: Number(process.env.PORT ?? 3000) });
-  console.log(`room: open ${room.pageUrl} in two tabs, join in each, press Record, then Stop (recordings in ${directory}; mix ${room.mix ? 'on' : 'not in this build'})`);
+  console.log(`room: open ${room.pageUrl} in two tabs, join in each, press Record, then Stop (recordings in ${directory})`);
   process.on('SIGINT', () => void room.close().then(() => process.exit(0)));
 }

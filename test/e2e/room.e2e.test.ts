@@ -4,11 +4,11 @@
  * times and talk in turn (the tone sounds only in their talk windows, and as quiet beeps that
  * two or three send at the same wall-clock instant); bob leaves and rejoins with new producers.
  * The room server (./room-server.ts, `npm run room`) records it with RoomRecorder (webm, speaker
- * view, and the mix when this build has it). Then, by ffmpeg: every participant file decodes
+ * view, and the mix). Then, by ffmpeg: every participant file decodes
  * clean, covers the participant's stay, and holds their tone at their windows and nowhere else;
  * the beeps sent together line up within 20 ms on the manifest's timeline; the speaker file shows
  * each talker (by colour) within 2 s of their talk starting, decodes clean and plays in Chromium;
- * the mix (when available) holds every talker's tone where they talked and silence elsewhere.
+ * the mix holds every talker's tone where they talked and silence elsewhere.
  * Last, a person's path: two tabs press Join, Record and Stop on the room page, and the recording
  * appears in the page's list.
  */
@@ -166,7 +166,7 @@ describe('a room recorded from Chromium: three participants, a rejoin, the speak
     [server, chromium] = await Promise.all([startRoomServer({ directory }), launchChromium()]);
     const pages = new Map<string, Page>();
     for (const p of PLAN.people) pages.set(p.id, await openRoomPage(chromium, server.pageUrl, p.id));
-    log(`room e2e: Chromium ${chromium.version}, files in ${directory}, mix ${server.mix ? 'AVAILABLE: mix checks run' : 'NOT in this build: mix checks report so'}, ready after ${ms(performance.now() - t0)}`);
+    log(`room e2e: Chromium ${chromium.version}, files in ${directory}, ready after ${ms(performance.now() - t0)}`);
 
     const { name, recorder } = await server.record();
     recordingName = name;
@@ -345,14 +345,7 @@ describe('a room recorded from Chromium: three participants, a rejoin, the speak
     log(...lines);
   });
 
-  it('writes the mix (when available): every talker\'s tone where they talked, silence elsewhere', () => {
-    if (!server.mix) {
-      // Not skipped silently: this build refuses mix: true (src/room/mix/ not merged), so no mix file exists.
-      log('   MIX NOT AVAILABLE in this build: mix.ogg and the speaker audio were not checked');
-      expect(session.manifest.files.some((f) => f.kind === 'mix')).toBe(false);
-      expect(file(session.manifest.speakerView!.file!).tracks.map((t) => t.kind)).toEqual(['video']);
-      return;
-    }
+  it('writes the mix: every talker\'s tone where they talked, silence elsewhere', () => {
     const lines: string[] = [];
     const checks: (() => void)[] = [];
     const speaker = file(session.manifest.speakerView!.file!);
@@ -426,7 +419,7 @@ describe('a room recorded from Chromium: three participants, a rejoin, the speak
       expect(await items.count()).toBe(before + 1);
       const text = (await items.last().textContent()) ?? '';
       log(`   room page lists: ${text}`);
-      for (const name of ['participants/tab-1.webm', 'participants/tab-2.webm', 'speaker.webm', ...(server.mix ? ['mix.ogg'] : [])]) expect(text).toContain(name);
+      for (const name of ['participants/tab-1.webm', 'participants/tab-2.webm', 'speaker.webm', 'mix.ogg']) expect(text).toContain(name);
       // The listed players load what they point at.
       const durations = await items.last().evaluate(async (li: any) => {
         const players = [...li.querySelectorAll('video, audio')] as any[];
