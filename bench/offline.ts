@@ -1,7 +1,7 @@
 /**
  * Offline conversion throughput: the bench capture looped into a 200 s pcap, converted to fMP4 by
- * ours (loadCaptureFiles + convertCapture, what `mediasoup-recorder convert` runs, measured in this
- * process once warm, pcap reading included), against `ffmpeg -c copy` remuxing the same content
+ * ours (loadCaptureFiles + convertCapture, the in-memory API path, measured in this process once
+ * warm, pcap reading included; the CLI streams the file instead, measured by bench/convert-memory.ts), against `ffmpeg -c copy` remuxing the same content
  * from an MP4 file: no RTP to parse, no jitter buffer, no depacketizing, so a ceiling rather than
  * a like-for-like. Media bytes are the RTP packets' bytes for both. CPU per run, so "per core".
  */
