@@ -97,6 +97,10 @@ function errorAgainstCapture(file: MarkPair[], capture: MarkPair[], startEpochMs
 }
 
 const show = (pairs: MarkPair[]): string => pairs.map((p) => p.offsetMs.toFixed(1)).join(' ');
+/** How far the capture's beep - flash moves within one session, in ms (max - min). */
+const spreadMs = (pairs: MarkPair[]): number => Math.max(...pairs.map((p) => p.offsetMs)) - Math.min(...pairs.map((p) => p.offsetMs));
+/** A capture reference moving more than this within a session slipped (a steady one moves 1-2 ms). */
+const REFERENCE_SLIP_MS = 5;
 
 describe('lip sync against Chromium capture timestamps', () => {
   const dir = tempDir('e2e-lipsync-');
@@ -124,9 +128,10 @@ describe('lip sync against Chromium capture timestamps', () => {
     for (const codec of ['VP8', 'H264'] as const) {
       for (const stall of [false, true]) {
         const name = `${codec} ${size.width}x${size.height}${stall ? `, ${STALL_MS} ms stall at the first keyframe` : ''}`;
-        it(`${name}: beeps within ${TOLERANCE_MS} ms of the flashes as captured, DirectTransport and UDP`, async () => {
+        /** One recording session of this case: both files measured against the page's capture times. */
+        const session = async (attempt: number): Promise<{ capture: MarkPair[]; measured: Measured[]; started: number }> => {
           const started = performance.now();
-          const peer = `${codec}-${size.height}-${stall ? 'stall' : 'plain'}`;
+          const peer = `${codec}-${size.height}-${stall ? 'stall' : 'plain'}-${attempt}`;
           const page = await chromium.context.newPage();
           page.on('pageerror', (error) => console.error(`[page ${peer}] ${error.message}`));
           const endpoint = await RtpUdpEndpoint.bind();
@@ -164,19 +169,33 @@ describe('lip sync against Chromium capture timestamps', () => {
             });
             for (const m of measured) {
               const row = `${name.padEnd(52)} ${m.name.padEnd(11)} ${m.errorMs >= 0 ? '+' : ''}${m.errorMs.toFixed(1)} over ${m.pairs} pair(s) (file ${show(m.file)}; capture ${show(capture)})`;
-              results.push({ row, errorMs: m.errorMs });
-              console.log(`${row}; session ${Math.round(performance.now() - started)} ms`);
+              if (attempt === 1) results.push({ row, errorMs: m.errorMs });
+              console.log(`${row}; attempt ${attempt}, session ${Math.round(performance.now() - started)} ms`);
             }
-            for (const m of measured) {
-              expect(m.file.length, `${m.path}: pairs`).toBeGreaterThanOrEqual(3);
-              expect(Math.abs(m.errorMs), `${m.path}: beep-flash ${show(m.file)} vs capture ${show(capture)}`).toBeLessThanOrEqual(TOLERANCE_MS);
-            }
-            // The session stays within the fake devices' loop.
-            expect(performance.now() - started).toBeLessThan(MARKS_FILE_S * 1000);
+            return { capture, measured, started };
           } finally {
             endpoint.close();
             await page.close();
           }
+        };
+
+        it(`${name}: beeps within ${TOLERANCE_MS} ms of the flashes as captured, DirectTransport and UDP`, async () => {
+          let { capture, measured, started } = await session(1);
+          // The reference itself moved: Chromium's fake microphone slipped within the session
+          // (seen: a 13 ms step in the capture's beep - flash that the RTP timestamps did not
+          // take). A session whose reference moves cannot measure 10 ms; it is recorded again once,
+          // and the check below applies to that session, whatever its reference does.
+          if (measured.some((m) => Math.abs(m.errorMs) > TOLERANCE_MS) && spreadMs(capture) > REFERENCE_SLIP_MS) {
+            console.log(`${name}: capture reference moved ${spreadMs(capture).toFixed(1)} ms within the session (${show(capture)}): recorded again`);
+            ({ capture, measured, started } = await session(2));
+            for (const m of measured) results.push({ row: `${name.padEnd(52)} ${m.name.padEnd(11)} ${m.errorMs >= 0 ? '+' : ''}${m.errorMs.toFixed(1)} (second session: the first one's reference slipped)`, errorMs: m.errorMs });
+          }
+          for (const m of measured) {
+            expect(m.file.length, `${m.path}: pairs`).toBeGreaterThanOrEqual(3);
+            expect(Math.abs(m.errorMs), `${m.path}: beep-flash ${show(m.file)} vs capture ${show(capture)}`).toBeLessThanOrEqual(TOLERANCE_MS);
+          }
+          // The session stays within the fake devices' loop.
+          expect(performance.now() - started).toBeLessThan(MARKS_FILE_S * 1000);
         });
       }
     }
