@@ -10,6 +10,7 @@ import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { once } from 'node:events';
 import { describe, expect, it } from 'vitest';
+import { OPUS_PRE_SKIP } from '../src/mux/muxer.js';
 import type { ChildOptions, KillReport } from './helpers/record-child.js';
 import { ffmpegDecodeErrors, ffprobeStreams, mkvinfo, parseMp4, tempDir } from './helpers/oracles.js';
 import { rng } from './helpers/random.js';
@@ -120,6 +121,9 @@ interface ProbedTrack {
   lastMs: number;
 }
 
+/** libopus's pre-skip as the muxers declare it, in ms. */
+const OPUS_PRE_SKIP_MS = (OPUS_PRE_SKIP * 1000) / 48000;
+
 /** Per track: packets ffprobe demuxes, frames it decodes, last pts; [] when it cannot open the file. */
 function probeTracks(file: string): ProbedTrack[] {
   const args = ['-v', 'quiet', '-count_frames', '-count_packets', '-show_entries', 'stream=index,codec_type,nb_read_frames,nb_read_packets:packet=stream_index,pts_time', '-of', 'json', file];
@@ -131,8 +135,11 @@ function probeTracks(file: string): ProbedTrack[] {
   };
   return out.streams.map((s) => {
     const pts = (out.packets ?? []).filter((p) => p.stream_index === s.index && p.pts_time !== 'N/A').map((p) => Number(p.pts_time) * 1000);
+    // Opus packets are stamped their pre-skip (312 samples) before the samples they were handed in as: the
+    // decoder drops that much first (every container declares it), so the track's time is pts + pre-skip.
+    const shiftMs = s.codec_type === 'audio' ? OPUS_PRE_SKIP_MS : 0;
     // A stream with no packet has counts of 'N/A'.
-    return { kind: s.codec_type, demuxed: Number(s.nb_read_packets) || 0, decoded: Number(s.nb_read_frames) || 0, lastMs: Math.max(-Infinity, ...pts) };
+    return { kind: s.codec_type, demuxed: Number(s.nb_read_packets) || 0, decoded: Number(s.nb_read_frames) || 0, lastMs: Math.max(-Infinity, ...pts) + shiftMs };
   });
 }
 
