@@ -31,6 +31,9 @@ interface Segment {
   firstOutSeq: number;
 }
 
+/** Least time, in ms, between the last picture before a switch and the first after it. */
+const MIN_SWITCH_GAP_MS = 10;
+
 export class RtpSplicer {
   readonly stats: RtpSplicerStats = { packetsForwarded: 0, packetsDropped: 0, switches: 0 };
   private shown: Segment | undefined;
@@ -115,8 +118,10 @@ export class RtpSplicer {
   private begin(id: string, seq: number, ts: number, arrivalMs: number): void {
     const last = this.last;
     const outSeq = last ? (last.seq + 1) & 0xffff : seq;
-    // The new picture follows the last one after the time that passed between them, at least a tick.
-    const outTs = last ? (last.ts + Math.max(1, Math.round(((arrivalMs - last.arrivalMs) * this.clockRate) / 1000))) >>> 0 : ts;
+    // The new picture follows the last one after the time that passed between them, at least
+    // MIN_SWITCH_GAP_MS: Matroska stamps frames in whole ms, and two frames a tick apart (the new
+    // keyframe arriving right behind the old stream's last packet) shared one (seen in CI).
+    const outTs = last ? (last.ts + Math.round((Math.max(MIN_SWITCH_GAP_MS, arrivalMs - last.arrivalMs) * this.clockRate) / 1000)) >>> 0 : ts;
     this.shown = { id, seqOffset: (outSeq - seq) & 0xffff, tsOffset: (outTs - ts) >>> 0, firstSeq: seq, firstOutSeq: outSeq };
     this.pending = undefined;
     this.stats.switches++;
