@@ -62,6 +62,14 @@ describe('RtpSplicer', () => {
     expect(head(splicer.push('a', rtp(9001, 800, 3, true), 100))).toMatchObject({ seq: 101, ts: 1000 + 9000 });
   });
 
+  it('puts a keyframe that arrives right behind the old stream\'s last packet 10 ms after it (Matroska stamps whole ms)', () => {
+    const { splicer } = make();
+    splicer.switchTo('a');
+    splicer.push('a', rtp(1, 1000, 1, true), 100);
+    splicer.switchTo('b');
+    expect(head(splicer.push('b', rtp(50, 7, 2, true), 100.01))).toMatchObject({ seq: 2, ts: 1000 + 900 });
+  });
+
   it('drops packets too short to be RTP', () => {
     const { splicer } = make();
     splicer.switchTo('a');
